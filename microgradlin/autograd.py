@@ -1,0 +1,602 @@
+"""The reverse-mode engine: grad mode, the ``Function`` node base class, and ``backward``.
+
+How a graph is recorded
+-----------------------
+Every differentiable op is a subclass of :class:`Function` with a ``forward`` (arrays in, one
+array out) and a ``backward`` (the output's gradient in, one gradient per input out).
+``Function.apply`` runs ``forward`` and, when grad mode is on and some input requires grad,
+keeps the call as a node of the graph: its *parents* (for each input, the node that made it,
+the leaf tensor itself, or ``None`` when that input needs no gradient), the values its
+``backward`` needs (``save_inputs`` / ``save_output``), and each input's shape and dtype.
+
+How it is walked
+----------------
+:func:`run_backward` counts, for every node reachable from the roots, how many consumers it
+has (an iterative depth-first walk: no recursion, so a 100,000-op chain is fine), then pops
+nodes whose consumers have all been processed (Kahn's algorithm), calls their ``backward``
+once with the *sum* of the gradients they received, reduces each input gradient back to
+that input's shape (un-broadcasting, done here once for every op) and hands it on.
+Leaves accumulate into ``.grad``.
+
+One formula, two modes: a ``backward`` is written with operators and the helpers of
+:mod:`microgradlin.ops` that accept both raw arrays and Tensors. Normally it receives arrays
+(fast). With ``create_graph=True`` it receives Tensors, so the backward pass is itself
+recorded and can be differentiated again (Hessians, Hessian-vector products).
+"""
+
+from __future__ import annotations
+
+import functools
+from weakref import ref as _weakref
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+_grad_enabled = True
+
+
+# ----------------------------------------------------------------------------- grad mode
+def is_grad_enabled() -> bool:
+    """Whether new operations are recorded for backward."""
+    return _grad_enabled
+
+
+class set_grad_enabled:
+    """Turn graph recording on or off: a context manager and a decorator.
+
+    ``no_grad()`` is ``set_grad_enabled(False)``, ``enable_grad()`` is
+    ``set_grad_enabled(True)``, as in PyTorch.
+    """
+
+    def __init__(self, mode: bool = False):
+        self._mode = bool(mode)
+        self._prev = None
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev = _grad_enabled
+        _grad_enabled = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._prev
+        return False
+
+    def __call__(self, func):
+        mode = self._mode
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """Context manager and decorator: operations inside are not recorded.
+
+    Use it for parameter updates (``w -= lr * w.grad``) and evaluation.
+    """
+
+    def __new__(cls, func=None):
+        if callable(func):  # used bare, as @mg.no_grad
+            return set_grad_enabled(False)(func)
+        return super().__new__(cls)
+
+    def __init__(self, func=None):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Context manager and decorator: record operations even inside ``no_grad()``."""
+
+    def __new__(cls, func=None):
+        if callable(func):  # used bare, as @mg.enable_grad
+            return set_grad_enabled(True)(func)
+        return super().__new__(cls)
+
+    def __init__(self, func=None):
+        super().__init__(True)
+
+
+# ----------------------------------------------------------------------------- Function
+_EMPTY = ()
+_ONE_TRUE = (True,)
+_new = object.__new__
+_make = Tensor._make
+_ndarray = np.ndarray
+_generic = np.generic
+_asarray = np.asarray
+
+
+class Function:
+    """A primitive op: ``forward`` on arrays, ``backward`` on gradients, kept as a graph node.
+
+    Subclasses set ``save_inputs`` (indices of inputs whose values ``backward`` needs) and
+    ``save_output`` (whether it needs the output), and implement::
+
+        def forward(self, *arrays, **params) -> array
+        def backward(self, grad, *saved_inputs, out) -> grad or tuple of grads
+
+    ``backward`` receives one value per input (``None`` where that input was not saved)
+    then the output (``None`` unless saved), and returns one gradient per input (a bare
+    gradient for one-input ops). ``self.needs_input_grad[i]`` tells whether input ``i``
+    wants one: skip the work where it does not (return ``None``). Gradients may have the
+    broadcast shape: the engine sums them back to each input's shape.
+    """
+
+    __slots__ = ("parents", "needs_input_grad", "saved", "meta", "versions", "retained",
+                 "__weakref__")
+    save_inputs: tuple = ()
+    save_output: bool = False
+    is_view: bool = False  # output may share memory with input 0 (shares its version counter)
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run ``forward`` on the inputs' data and, if recording, keep this node."""
+        if len(inputs) == 1 and inputs[0].__class__ is Tensor:
+            return cls.apply_unary(inputs[0], **params)
+        fn = _new(cls)
+        datas = [a.data if a.__class__ is Tensor else a for a in inputs]
+        if backend._cupy is not None:
+            _check_same_device(cls, inputs, datas)
+        try:
+            out = fn.forward(*datas, **params)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise _op_error(cls, inputs, exc) from None
+        if out.__class__ is not _ndarray and isinstance(out, _generic):
+            out = _asarray(out)
+        vc = inputs[0]._vc if fn.is_view and inputs[0].__class__ is Tensor else [0]
+        needs = tuple([a.__class__ is Tensor and a._rg for a in inputs])
+        if not (_grad_enabled and True in needs):
+            return _make(out, None, False, vc)
+        fn.needs_input_grad = needs
+        fn.parents = tuple([(a.grad_fn or a) if r else None for a, r in zip(inputs, needs)])
+        fn.meta = tuple([(d.shape, d.dtype) if r else None for d, r in zip(datas, needs)])
+        saved = [None] * (len(inputs) + 1)
+        versions = _EMPTY
+        if cls.save_inputs:
+            versions = []
+            for i in cls.save_inputs:
+                saved[i] = datas[i]
+                a = inputs[i]
+                if a.__class__ is Tensor:
+                    versions.append((a._vc, a._vc[0]))
+        if cls.save_output:
+            saved[-1] = out
+            versions = [*versions, (vc, vc[0])]
+        fn.saved = saved
+        fn.versions = versions
+        fn.retained = None
+        return _make(out, fn, True, vc)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._save_0 = 0 in cls.save_inputs
+        cls._save_1 = 1 in cls.save_inputs
+
+    @classmethod
+    def apply_unary(cls, x, **params):
+        """``apply`` specialised for one Tensor input (the hot path)."""
+        fn = _new(cls)
+        data = x.data
+        try:
+            out = fn.forward(data, **params)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise _op_error(cls, (x,), exc) from None
+        if out.__class__ is not _ndarray and isinstance(out, _generic):
+            out = _asarray(out)
+        if not (x._rg and _grad_enabled):
+            return _make(out, None, False, x._vc if fn.is_view else [0])
+        vc = x._vc if fn.is_view else [0]
+        fn.parents = (x.grad_fn or x,)
+        fn.needs_input_grad = _ONE_TRUE
+        fn.meta = ((data.shape, data.dtype),)
+        if cls._save_0:
+            fn.saved = (data, out if cls.save_output else None)
+            fn.versions = ((x._vc, x._vc[0]),)
+        elif cls.save_output:
+            fn.saved = (None, out)
+            fn.versions = ((vc, vc[0]),)
+        else:
+            fn.saved = (None, None)
+            fn.versions = _EMPTY
+        fn.retained = None
+        return _make(out, fn, True, vc)
+
+    @classmethod
+    def apply_binary(cls, x, y):
+        """``apply`` specialised for two inputs (Tensors or constants), no parameters."""
+        fn = _new(cls)
+        x_is_t = x.__class__ is Tensor
+        y_is_t = y.__class__ is Tensor
+        xd = x.data if x_is_t else x
+        yd = y.data if y_is_t else y
+        if backend._cupy is not None:
+            _check_same_device(cls, (x, y), (xd, yd))
+        try:
+            out = fn.forward(xd, yd)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise _op_error(cls, (x, y), exc) from None
+        if out.__class__ is not _ndarray and isinstance(out, _generic):
+            out = _asarray(out)
+        x_rg = x_is_t and x._rg
+        y_rg = y_is_t and y._rg
+        if not ((x_rg or y_rg) and _grad_enabled):
+            return _make(out, None, False, [0])
+        vc = [0]
+        fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
+        fn.needs_input_grad = (x_rg, y_rg)
+        fn.meta = ((xd.shape, xd.dtype) if x_rg else None, (yd.shape, yd.dtype) if y_rg else None)
+        versions = []
+        if cls._save_0 and x_is_t:
+            versions.append((x._vc, x._vc[0]))
+        if cls._save_1 and y_is_t:
+            versions.append((y._vc, y._vc[0]))
+        if cls.save_output:
+            versions.append((vc, 0))
+        fn.saved = (xd if cls._save_0 else None, yd if cls._save_1 else None,
+                    out if cls.save_output else None)
+        fn.versions = versions
+        fn.retained = None
+        return _make(out, fn, True, vc)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{type(self).__name__}Backward>"
+
+    # Subclasses implement these two.
+    def forward(self, *arrays, **params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad, *saved):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _describe(x) -> str:
+    if isinstance(x, Tensor):
+        return f"Tensor of shape {tuple(x.shape)} and dtype {x.dtype} on {x.device}"
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return f"array of shape {tuple(x.shape)} and dtype {x.dtype}"
+    return f"{type(x).__name__} {x!r}"
+
+
+def op_name(cls) -> str:
+    return getattr(cls, "op_name", None) or cls.__name__.lower()
+
+
+def _op_error(cls, inputs, exc):
+    shapes = [tuple(x.shape) for x in inputs if hasattr(x, "shape")]
+    text = str(exc)
+    if "broadcast" in text and len(shapes) >= 2:
+        msg = (
+            f"{op_name(cls)}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
+            f"together (NumPy broadcasting: trailing dimensions must be equal or 1)"
+        )
+    else:
+        msg = f"{op_name(cls)}: {text} (inputs: {'; '.join(_describe(x) for x in inputs)})"
+    return type(exc)(msg)
+
+
+def _check_same_device(cls, inputs, datas):
+    # 0-d arrays and Python numbers combine with any device, as in PyTorch
+    devices = {backend.device_of(d) for d in datas if getattr(d, "ndim", 0) > 0}
+    if len(devices) > 1:
+        raise RuntimeError(
+            f"{op_name(cls)}: expected all inputs on the same device, but found "
+            f"{' and '.join(sorted(devices))} ({'; '.join(_describe(x) for x in inputs)}); "
+            f"move them with .to(device)"
+        )
+
+
+# ----------------------------------------------------------------------------- engine
+def _freed_error(node):
+    return RuntimeError(
+        f"Trying to backward through the graph a second time (node {type(node).__name__}): "
+        "its saved values were freed after the first backward(). Pass retain_graph=True to "
+        "the first backward() (or mg.grad) if you need to backward through it again."
+    )
+
+
+def _version_error(node):
+    return RuntimeError(
+        f"A value saved for the backward of {type(node).__name__} was modified by an in-place "
+        "operation after it was saved, so its gradient would be wrong. Do the in-place "
+        "update after backward(), or use an out-of-place op (x = x + y)."
+    )
+
+
+def _count_consumers(roots):
+    """How many times each node reachable from ``roots`` is used as a parent (iterative)."""
+    counts = {}
+    stack = []
+    for r in roots:
+        if r not in counts:
+            counts[r] = 0
+            stack.append(r)
+    while stack:
+        node = stack.pop()
+        for p in node.parents:
+            if p is None or p.__class__ is Tensor:
+                continue
+            c = counts.get(p)
+            if c is None:
+                counts[p] = 1
+                stack.append(p)
+            else:
+                counts[p] = c + 1
+    return counts
+
+
+def _as_tensor_values(node, saved):
+    """create_graph mode: wrap the saved arrays as Tensors that carry their own graph."""
+    values = []
+    parents = node.parents
+    n = len(parents)
+    for i, v in enumerate(saved):
+        if v is None:
+            values.append(None)
+        elif i == n:  # the output: a fresh Tensor whose grad_fn is this very node
+            values.append(Tensor._make(v, node, True, [0]))
+        else:
+            p = parents[i]
+            if p is None:
+                values.append(Tensor._make(v, None, False, [0]))
+            elif p.__class__ is Tensor:
+                values.append(p)  # the leaf itself
+            else:
+                values.append(Tensor._make(v, p, True, [0]))
+    return values
+
+
+def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=None,
+                 allow_unused=False):
+    """Back-propagate ``seeds`` (gradients of ``roots``) through the recorded graph.
+
+    Without ``inputs``: accumulate into the ``.grad`` of every leaf that requires grad.
+    With ``inputs`` (``mg.grad``): return their gradients instead, touching no ``.grad``.
+    """
+    capture = None
+    if inputs is not None:
+        capture = {}
+        for t in inputs:
+            capture[t.grad_fn if t.grad_fn is not None else t] = None
+
+    def deliver_leaf(leaf, g):
+        if capture is not None:
+            if leaf in capture:
+                prev = capture[leaf]
+                capture[leaf] = g if prev is None else prev + g
+            return
+        _accumulate_leaf(leaf, g, create_graph)
+
+    buffers = {}
+    owned = set()  # nodes whose buffer we allocated ourselves (safe to add into in place)
+    nodes = []
+    for r, s in zip(roots, seeds):
+        node = r.grad_fn
+        if node is None:
+            deliver_leaf(r, s)
+            continue
+        nodes.append(node)
+        if node in buffers:
+            buffers[node] = buffers[node] + s
+        else:
+            buffers[node] = s
+    if not nodes:
+        return _collect(capture, inputs, allow_unused)
+
+    counts = _count_consumers(nodes)
+    ready = [n for n in dict.fromkeys(nodes) if counts[n] == 0]
+    global _grad_enabled
+    prev_mode = _grad_enabled
+    _grad_enabled = create_graph
+    watch = capture is not None
+    try:
+        while ready:
+            node = ready.pop()
+            g = buffers.pop(node)
+            saved = node.saved
+            if saved is None:
+                raise _freed_error(node)
+            if node.versions:
+                for vc, expected in node.versions:
+                    if vc[0] != expected:
+                        raise _version_error(node)
+            if node.retained is not None:
+                t = node.retained()
+                if t is not None:
+                    _accumulate_leaf(t, g, create_graph)
+            if watch and node in capture:
+                capture[node] = g
+            if create_graph:
+                grads = node.backward(g, *_as_tensor_values(node, saved))
+            else:
+                grads = node.backward(g, *saved)
+            if not retain_graph:
+                node.saved = None
+                node.versions = _EMPTY
+            parents = node.parents
+            if len(parents) == 1:
+                grads = (grads,)
+            for p, gi, meta in zip(parents, grads, node.meta):
+                if p is None:
+                    continue
+                shape, dtype = meta
+                if gi.shape != shape:
+                    gi = _sum_to(gi, shape)
+                if gi.dtype is not dtype and gi.dtype != dtype:
+                    gi = gi.astype(dtype)
+                if p.__class__ is Tensor:
+                    deliver_leaf(p, gi)
+                    continue
+                buf = buffers.get(p)
+                if buf is None:
+                    buffers[p] = gi
+                elif p in owned and not create_graph:
+                    buf += gi
+                else:
+                    buffers[p] = buf + gi
+                    owned.add(p)
+                c = counts[p] - 1
+                counts[p] = c
+                if c == 0:
+                    ready.append(p)
+    finally:
+        _grad_enabled = prev_mode
+    return _collect(capture, inputs, allow_unused)
+
+
+def _collect(capture, inputs, allow_unused):
+    if capture is None:
+        return None
+    result = []
+    for i, t in enumerate(inputs):
+        g = capture[t.grad_fn if t.grad_fn is not None else t]
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"mg.grad: input {i} (shape {tuple(t.shape)}) was not used to compute the "
+                "outputs, so it has no gradient. Pass allow_unused=True to get None for it."
+            )
+        if g is not None and not isinstance(g, Tensor):
+            g = Tensor._make(g, None, False, [0])
+        result.append(g)
+    return tuple(result)
+
+
+def _sum_to(g, shape):
+    """Sum a broadcast gradient back to ``shape`` (undoes NumPy broadcasting)."""
+    if isinstance(g, Tensor):
+        return g.sum_to(shape)
+    return sum_to_array(g, shape)
+
+
+def sum_to_array(g, shape):
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if lead:
+        g = g.reshape(shape)
+    return g
+
+
+def _accumulate_leaf(leaf, g, create_graph):
+    """``leaf.grad += g``: in place once the buffer is our own, else out of place."""
+    if isinstance(g, Tensor):
+        if not create_graph:
+            g = g.data
+    elif create_graph:
+        g = Tensor._make(g, None, False, [0])
+    current = leaf._grad
+    if current is None:
+        leaf._grad = g if isinstance(g, Tensor) else Tensor._make(g, None, False, [0])
+        leaf._grad_owned = False  # g may be shared with another gradient: never write into it
+    elif create_graph or current._rg:
+        leaf._grad = current + g
+        leaf._grad_owned = False
+    elif leaf._grad_owned:
+        current.data += g
+    else:
+        current.data = current.data + g
+        leaf._grad_owned = True
+
+
+def _seed_for(t, gradient, create_graph, what="backward"):
+    if gradient is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"{what}: grad can be implicitly created only for scalar outputs, but the "
+                f"output has shape {tuple(t.shape)}; pass gradient= (grad_outputs=) of that "
+                "shape, or reduce it first (e.g. loss.sum() or loss.mean())"
+            )
+        xp = backend.get_array_module(t.data)
+        seed = xp.ones(t.data.shape, dtype=t.data.dtype)
+    else:
+        if isinstance(gradient, Tensor):
+            if create_graph:
+                if tuple(gradient.shape) != tuple(t.shape):
+                    raise _grad_shape_error(what, gradient.shape, t.shape)
+                return gradient
+            gradient = gradient.data
+        xp = backend.get_array_module(t.data)
+        seed = xp.array(gradient, dtype=t.data.dtype)  # a copy: never alias the caller's array
+        if seed.shape != t.data.shape:
+            raise _grad_shape_error(what, seed.shape, t.shape)
+    if create_graph:
+        return Tensor._make(seed, None, False, [0])
+    return seed
+
+
+def _grad_shape_error(what, got, want):
+    return RuntimeError(
+        f"{what}: gradient has shape {tuple(got)} but the output has shape {tuple(want)}; "
+        "they must match"
+    )
+
+
+def _check_root(t, i, what):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{what}: expected Tensors, got {type(t).__name__} at position {i}")
+    if not t._rg:
+        raise RuntimeError(
+            f"{what}: element {i} of the outputs does not require grad and has no grad_fn "
+            "(was it computed under no_grad(), or from tensors without requires_grad=True?)"
+        )
+
+
+def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``)."""
+    _check_root(tensor, 0, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seed = _seed_for(tensor, gradient, create_graph)
+    run_backward([tensor], [seed], retain_graph=retain_graph, create_graph=create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple.
+
+    Computes sum_k grad_outputs[k] · d outputs[k] / d inputs without touching any ``.grad``.
+    With ``create_graph=True`` the results carry a graph, so they can be differentiated again.
+    """
+    single_out = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_out else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor) or (
+        single_out and not isinstance(grad_outputs, (list, tuple))
+    ):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"mg.grad: got {len(outputs)} outputs but {len(grad_outputs)} grad_outputs"
+        )
+    for i, t in enumerate(outputs):
+        _check_root(t, i, "mg.grad")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t._rg:
+            raise RuntimeError(
+                f"mg.grad: input {i} does not require grad; create it with requires_grad=True"
+            )
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_seed_for(t, g, create_graph, "mg.grad") for t, g in zip(outputs, grad_outputs)]
+    return run_backward(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
+                        inputs=inputs, allow_unused=allow_unused)
+
+
+def retain_grad(tensor):
+    """Make a non-leaf tensor keep its ``.grad`` after backward (PyTorch's ``retain_grad``)."""
+    if tensor.grad_fn is None:
+        return  # leaves keep their grad anyway
+    tensor.grad_fn.retained = _weakref(tensor)

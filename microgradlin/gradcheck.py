@@ -1,0 +1,135 @@
+"""Checking gradients: finite differences (``gradcheck``) and second derivatives
+(``hessian``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .autograd import grad as _grad
+from .autograd import no_grad
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """Raised by :func:`gradcheck` when analytic and numerical gradients disagree."""
+
+
+def _as_outputs(value):
+    if isinstance(value, Tensor):
+        return (value,)
+    return tuple(value)
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Compare the autodiff Jacobian of ``fn`` with central finite differences in float64.
+
+    For every input ``x`` that requires grad and every output ``y`` of ``fn(*inputs)``, the
+    numerical Jacobian is ``(y(x + eps·e_j) - y(x - eps·e_j)) / (2·eps)`` and the analytic one
+    comes from backward passes with one-hot output gradients. They must agree elementwise
+    within ``atol + rtol·|numerical|``.
+
+    Inputs are converted to float64 copies first (float32 differences are too coarse).
+    Returns True, or raises :class:`GradcheckError` naming the input, the output, the worst
+    element and both values (returns False instead if ``raise_exception=False``).
+    """
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    checked = []
+    for i, x in enumerate(inputs):
+        if isinstance(x, Tensor):
+            if x.requires_grad and x.dtype.kind != "f":
+                raise TypeError(f"gradcheck: input {i} has non-float dtype {x.dtype}")
+            copy = Tensor(x.data, dtype=np.float64, requires_grad=x.requires_grad, name=x.name)
+            checked.append(copy)
+        else:
+            checked.append(x)
+    wrt = [i for i, x in enumerate(checked) if isinstance(x, Tensor) and x.requires_grad]
+    if not wrt:
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check")
+
+    outputs = _as_outputs(fn(*checked))
+    for k, y in enumerate(outputs):
+        if y.dtype.kind != "f":
+            continue
+        for i in wrt:
+            x = checked[i]
+            analytic = _analytic_jacobian(y, x)
+            numerical = _numerical_jacobian(fn, checked, i, k, eps)
+            err = np.abs(analytic - numerical)
+            bound = atol + rtol * np.abs(numerical)
+            bad = ~(err <= bound)  # also catches nan
+            if bad.any():
+                flat = int(np.argmax(np.where(bad, err / bound, -np.inf)))
+                row, col = np.unravel_index(flat, analytic.shape)
+                out_idx = np.unravel_index(row, y.shape) if y.ndim else ()
+                in_idx = np.unravel_index(col, x.shape) if x.ndim else ()
+                label = f"input {i}" + (f" ({x.name!r})" if x.name else "")
+                message = (
+                    f"gradcheck failed for {label}, output {k}: d output{list(out_idx)} / "
+                    f"d input{list(in_idx)} is {analytic[row, col]!r} by autodiff but "
+                    f"{numerical[row, col]!r} by central differences (eps={eps}); "
+                    f"{int(bad.sum())} of {bad.size} Jacobian entries disagree beyond "
+                    f"atol={atol}, rtol={rtol}; worst absolute error {float(err.max()):.3e}"
+                )
+                if raise_exception:
+                    raise GradcheckError(message)
+                return False
+    return True
+
+
+def _analytic_jacobian(y, x):
+    """Rows: output elements; columns: input elements (one backward pass per output)."""
+    xp = backend.get_array_module(y.data)
+    jac = np.zeros((max(y.data.size, 1), max(x.data.size, 1)))
+    for row in range(y.data.size):
+        seed = xp.zeros(y.data.size, dtype=y.dtype)
+        seed[row] = 1
+        (g,) = _grad(y, x, grad_outputs=seed.reshape(y.shape), retain_graph=True,
+                     allow_unused=True)
+        if g is not None:
+            jac[row] = backend.to_numpy(g.data).reshape(-1)
+    return jac
+
+
+def _numerical_jacobian(fn, inputs, i, k, eps):
+    x = inputs[i]
+    flat = x.data.reshape(-1)  # a view: perturbs x in place
+    columns = []
+    with no_grad():
+        for j in range(flat.size):
+            original = flat[j].item()
+            flat[j] = original + eps
+            plus = backend.to_numpy(_as_outputs(fn(*inputs))[k].data).astype(np.float64)
+            flat[j] = original - eps
+            minus = backend.to_numpy(_as_outputs(fn(*inputs))[k].data).astype(np.float64)
+            flat[j] = original
+            columns.append(((plus - minus) / (2 * eps)).reshape(-1))
+    return np.stack(columns, axis=1) if columns else np.zeros((1, 0))
+
+
+def hessian(fn, x) -> Tensor:
+    """The full Hessian H_ij = ∂²f / ∂x_i ∂x_j of a scalar function of a 1-D tensor.
+
+    Computed by double backward: first ∇f with ``create_graph=True``, then one backward pass
+    per component of ∇f. ``x`` may be a Tensor or an array; it is not modified.
+    """
+    data = x.data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+    if data.ndim != 1:
+        raise ValueError(f"hessian: x must be 1-D, got shape {tuple(data.shape)}")
+    point = Tensor(data, requires_grad=True)
+    value = fn(point)
+    if not isinstance(value, Tensor) or value.data.size != 1:
+        raise ValueError("hessian: fn must return a scalar (one-element) tensor")
+    (gradient,) = _grad(value, point, create_graph=True)
+    xp = backend.get_array_module(data)
+    rows = []
+    for i in range(data.shape[0]):
+        component = gradient[i]
+        if component.requires_grad:
+            (row,) = _grad(component, point, retain_graph=True, allow_unused=True)
+        else:
+            row = None
+        rows.append(xp.zeros_like(point.data) if row is None else row.data)
+    return Tensor(xp.stack(rows))

@@ -1,0 +1,753 @@
+"""The primitive ops: each one's forward and its gradient, side by side.
+
+Every op is a :class:`~microgradlin.autograd.Function`: ``forward`` computes on raw arrays,
+``backward`` maps the output's gradient ``g`` to one gradient per input. Broadcasting is
+undone by the engine, so a rule may return a gradient of the broadcast shape.
+
+Backward rules are written with operators (``*``, ``/``, ``@``), array methods (``.sum``,
+``.reshape``, ``.T``) and the small helpers below that accept raw arrays *and* Tensors. The
+engine calls them with arrays normally (fast) and with Tensors under ``create_graph=True``,
+so the very same formula also builds the graph of the backward pass (grads of grads).
+Masks (which elements pass a gradient) are constants, computed on the raw data.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import backend
+from .autograd import Function
+from .tensor import Tensor
+
+_xp = backend.get_array_module
+
+
+# ----------------------------------------------------------------------------- helpers
+# Each accepts a raw array (-> array) or a Tensor (-> Tensor, recorded when grad is on).
+def _raw(v):
+    """The raw array behind ``v`` (masks and shapes never need a graph)."""
+    return v.data if isinstance(v, Tensor) else v
+
+
+def _exp(v):
+    return Exp.apply(v) if isinstance(v, Tensor) else _xp(v).exp(v)
+
+
+def _log(v):
+    return Log.apply(v) if isinstance(v, Tensor) else _xp(v).log(v)
+
+
+def _sigmoid(v):
+    return Sigmoid.apply(v) if isinstance(v, Tensor) else sigmoid_array(v)
+
+
+def _where(condition, x, y):
+    if isinstance(x, Tensor) or isinstance(y, Tensor):
+        return Where.apply(condition, x, y)
+    return _xp(condition).where(condition, x, y)
+
+
+def _expand(v, shape):
+    """Broadcast ``v`` to ``shape`` (its gradient sums back)."""
+    if isinstance(v, Tensor):
+        return v if v.shape == shape else BroadcastTo.apply(v, shape=shape)
+    return _xp(v).broadcast_to(v, shape)
+
+
+def _swap_last(v):
+    """Swap the last two axes (the transpose of a batch of matrices)."""
+    return v.T if v.ndim == 2 else v.swapaxes(-1, -2)
+
+
+def _scatter(g, shape, index, basic):
+    """A zero array of ``shape`` with ``g`` added at ``index`` (repeats accumulate)."""
+    if isinstance(g, Tensor):
+        return Scatter.apply(g, shape=shape, index=index, basic=basic)
+    return scatter_array(g, shape, index, basic)
+
+
+def scatter_array(g, shape, index, basic):
+    out = _xp(g).zeros(shape, dtype=g.dtype)
+    if basic:
+        out[index] = g  # basic indexing never repeats an element: plain assignment
+    else:
+        backend.scatter_add(out, index, g)
+    return out
+
+
+def sigmoid_array(x):
+    """Numerically stable logistic function on a raw array (no overflow for large |x|)."""
+    xp = _xp(x)
+    e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
+    r = 1.0 / (1.0 + e)
+    return xp.where(x >= 0, r, e * r)
+
+
+def _normalize_axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of bounds for a tensor of dimension {ndim}")
+        out.append(a % ndim if ndim else 0)
+    return tuple(out)
+
+
+def _keepdims_shape(shape, axes):
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _is_number(v):
+    return isinstance(v, numbers.Number) and not isinstance(v, bool)
+
+
+# ----------------------------------------------------------------------------- arithmetic
+class Add(Function):
+    """x + y."""
+
+    def forward(self, x, y):
+        return x + y
+
+    # d/dx (x + y) = 1, d/dy (x + y) = 1
+    def backward(self, g, x, y, out):
+        return g, g
+
+
+class Sub(Function):
+    """x - y."""
+
+    def forward(self, x, y):
+        return x - y
+
+    # d/dx (x - y) = 1, d/dy (x - y) = -1
+    def backward(self, g, x, y, out):
+        return g, (-g if self.parents[1] is not None else None)
+
+
+class Mul(Function):
+    """x * y (elementwise)."""
+
+    save_inputs = (0, 1)
+
+    def forward(self, x, y):
+        return x * y
+
+    # d/dx (x * y) = y, d/dy (x * y) = x
+    def backward(self, g, x, y, out):
+        need_x, need_y = self.needs_input_grad
+        return (g * y if need_x else None), (g * x if need_y else None)
+
+
+class Div(Function):
+    """x / y (true division)."""
+
+    save_inputs = (1,)
+    save_output = True
+
+    def forward(self, x, y):
+        return x / y
+
+    # d/dx (x / y) = 1 / y, d/dy (x / y) = -x / y² = -out / y
+    def backward(self, g, x, y, out):
+        need_x, need_y = self.needs_input_grad
+        return (g / y if need_x else None), (-g * out / y if need_y else None)
+
+
+class Neg(Function):
+    """-x."""
+
+    def forward(self, x):
+        return -x
+
+    # d/dx (-x) = -1
+    def backward(self, g, x, out):
+        return -g
+
+
+class Pow(Function):
+    """x ** p, for a number or tensor exponent (and a number or tensor base)."""
+
+    save_inputs = (0, 1)
+    save_output = True
+
+    def forward(self, x, p):
+        return x**p
+
+    # d/dx x^p = p x^(p-1);  d/dp x^p = x^p log x  (taken as 0 where x = 0, as PyTorch does)
+    def backward(self, g, x, p, out):
+        need_x, need_p = self.needs_input_grad
+        gx = gp = None
+        if need_x:
+            if _is_number(p):
+                gx = g * 0.0 if p == 0 else (g * (2 * x) if p == 2 else g * p * x ** (p - 1))
+            else:
+                gx = g * p * x ** (p - 1)
+        if need_p:
+            if _is_number(x):
+                gp = g * out * (np.log(x) if x != 0 else 0.0)
+            else:
+                # log(x), with x = 0 replaced by 1 so that the factor is 0 there
+                gp = g * out * _log(_where(_raw(x) == 0, 1.0, x))
+        return gx, gp
+
+
+class MatMul(Function):
+    """x @ y with NumPy matmul semantics: 1-D operands and batched (broadcast) stacks."""
+
+    op_name = "matmul"
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        if not hasattr(a, "ndim"):
+            a = _xp(b).asarray(a)
+        if not hasattr(b, "ndim"):
+            b = _xp(a).asarray(b)
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(
+                f"shapes {a.shape} and {b.shape}: both operands must have at least one "
+                "dimension (use * to multiply by a scalar)"
+            )
+        ka = a.shape[-1]
+        kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if ka != kb:
+            raise ValueError(f"shapes {a.shape} and {b.shape} are not aligned: {ka} != {kb}")
+        return a @ b
+
+    # out = a b:  dL/da = g bᵀ,  dL/db = aᵀ g   (1-D operands as row/column vectors)
+    def backward(self, g, a, b, out):
+        need_a, need_b = self.needs_input_grad
+        ga = gb = None
+        if a.ndim == 1 and b.ndim == 1:  # inner product
+            ga = g * b if need_a else None
+            gb = g * a if need_b else None
+        elif b.ndim == 1:  # (..., n, k) @ (k,) -> (..., n)
+            ga = g[..., None] * b if need_a else None
+            gb = _swap_last(a) @ g if need_b else None
+        elif a.ndim == 1:  # (k,) @ (..., k, m) -> (..., m)
+            ga = b @ g if need_a else None
+            gb = a[:, None] * g[..., None, :] if need_b else None
+        else:
+            ga = g @ _swap_last(b) if need_a else None
+            gb = _swap_last(a) @ g if need_b else None
+        return ga, gb
+
+
+# ----------------------------------------------------------------------------- elementwise
+class Exp(Function):
+    """exp(x)."""
+
+    save_output = True
+
+    def forward(self, x):
+        return _xp(x).exp(x)
+
+    # d/dx exp(x) = exp(x)
+    def backward(self, g, x, out):
+        return g * out
+
+
+class Log(Function):
+    """Natural logarithm log(x)."""
+
+    save_inputs = (0,)
+
+    def forward(self, x):
+        return _xp(x).log(x)
+
+    # d/dx log(x) = 1 / x
+    def backward(self, g, x, out):
+        return g / x
+
+
+class Sqrt(Function):
+    """sqrt(x)."""
+
+    save_output = True
+
+    def forward(self, x):
+        return _xp(x).sqrt(x)
+
+    # d/dx sqrt(x) = 1 / (2 sqrt(x))
+    def backward(self, g, x, out):
+        return g / (2 * out)
+
+
+class Abs(Function):
+    """|x|."""
+
+    save_inputs = (0,)
+
+    def forward(self, x):
+        return _xp(x).abs(x)
+
+    # d/dx |x| = sign(x)   (0 at x = 0, as PyTorch)
+    def backward(self, g, x, out):
+        return g * _xp(_raw(x)).sign(_raw(x))
+
+
+class Tanh(Function):
+    """tanh(x)."""
+
+    save_output = True
+
+    def forward(self, x):
+        return _xp(x).tanh(x)
+
+    # d/dx tanh(x) = 1 - tanh(x)²
+    def backward(self, g, x, out):
+        return g * (1 - out * out)
+
+
+class Sigmoid(Function):
+    """σ(x) = 1 / (1 + exp(-x)), computed without overflow."""
+
+    save_output = True
+
+    def forward(self, x):
+        return sigmoid_array(x)
+
+    # d/dx sigmoid = s * (1 - s)
+    def backward(self, g, x, out):
+        return g * out * (1 - out)
+
+
+class Relu(Function):
+    """max(x, 0)."""
+
+    save_output = True
+
+    def forward(self, x):
+        return _xp(x).maximum(x, 0)
+
+    # d/dx relu(x) = 1 if x > 0 else 0
+    def backward(self, g, x, out):
+        return g * (_raw(out) > 0)
+
+
+class Clip(Function):
+    """clip(x, lo, hi): x limited to [lo, hi]."""
+
+    __slots__ = ("lo", "hi")
+    save_inputs = (0,)
+
+    def forward(self, x, lo=None, hi=None):
+        self.lo, self.hi = lo, hi
+        return _xp(x).clip(x, lo, hi)
+
+    # d/dx clip(x) = 1 where lo <= x <= hi, else 0
+    def backward(self, g, x, out):
+        x = _raw(x)
+        inside = _xp(x).ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= x >= self.lo
+        if self.hi is not None:
+            inside &= x <= self.hi
+        return g * inside
+
+
+class Maximum(Function):
+    """Elementwise maximum(x, y)."""
+
+    op_name = "maximum"
+    save_inputs = (0, 1)
+
+    def forward(self, x, y):
+        return _xp(x if hasattr(x, "shape") else y).maximum(x, y)
+
+    # d/dx max(x, y) = 1 where x > y, 1/2 where x == y (ties split, as PyTorch), else 0
+    def backward(self, g, x, y, out):
+        x, y = _raw(x), _raw(y)
+        share_x = (x > y) + 0.5 * (x == y)
+        need_x, need_y = self.needs_input_grad
+        return (g * share_x if need_x else None), (g * (1 - share_x) if need_y else None)
+
+
+class Minimum(Function):
+    """Elementwise minimum(x, y)."""
+
+    op_name = "minimum"
+    save_inputs = (0, 1)
+
+    def forward(self, x, y):
+        return _xp(x if hasattr(x, "shape") else y).minimum(x, y)
+
+    # d/dx min(x, y) = 1 where x < y, 1/2 where x == y, else 0
+    def backward(self, g, x, y, out):
+        x, y = _raw(x), _raw(y)
+        share_x = (x < y) + 0.5 * (x == y)
+        need_x, need_y = self.needs_input_grad
+        return (g * share_x if need_x else None), (g * (1 - share_x) if need_y else None)
+
+
+class Where(Function):
+    """where(condition, x, y): x where condition holds, else y."""
+
+    op_name = "where"
+    save_inputs = (0,)
+
+    def forward(self, condition, x, y):
+        if condition.dtype != bool:
+            raise TypeError(f"condition must be a boolean array, got dtype {condition.dtype}")
+        return _xp(condition).where(condition, x, y)
+
+    # d/dx = 1 where condition, d/dy = 1 elsewhere
+    def backward(self, g, condition, x, y, out):
+        _, need_x, need_y = self.needs_input_grad
+        c = _raw(condition)
+        return None, (g * c if need_x else None), (g * ~c if need_y else None)
+
+
+class Cast(Function):
+    """x converted to another dtype."""
+
+    op_name = "astype"
+
+    def forward(self, x, dtype):
+        return x.astype(dtype)
+
+    # the gradient is cast back to x's dtype by the engine
+    def backward(self, g, x, out):
+        return g
+
+
+class ToDevice(Function):
+    """x copied to another device (CPU <-> GPU)."""
+
+    op_name = "to"
+    __slots__ = ("source",)
+
+    def forward(self, x, device):
+        self.source = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    # the gradient travels back to where x lives
+    def backward(self, g, x, out):
+        return g.to(self.source) if isinstance(g, Tensor) else backend.to_device(g, self.source)
+
+
+# ----------------------------------------------------------------------------- reductions
+class _Reduction(Function):
+    __slots__ = ("axis", "keepdims", "in_shape")
+
+    def _setup(self, x, axis, keepdims):
+        self.axis = axis
+        self.keepdims = keepdims
+        self.in_shape = x.shape
+
+    @property
+    def axes(self) -> tuple:
+        """The reduced axes, as non-negative ints."""
+        return _normalize_axes(self.axis, len(self.in_shape))
+
+    def _kept(self, v):
+        """Give a reduced gradient (or output) its reduced axes back, as size 1."""
+        if self.keepdims or (self.axis is None and v.ndim == 0):
+            return v  # a 0-d value broadcasts against the input as it is
+        return v.reshape(_keepdims_shape(self.in_shape, self.axes))
+
+
+class Sum(_Reduction):
+    """Sum over ``axis`` (all axes by default)."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self._setup(x, axis, keepdims)
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    # d/dx_i sum(x) = 1: the gradient is copied to every summed element
+    def backward(self, g, x, out):
+        return _expand(self._kept(g), self.in_shape)
+
+
+class Mean(_Reduction):
+    """Mean over ``axis`` (all axes by default)."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self._setup(x, axis, keepdims)
+        return x.mean(axis=axis, keepdims=keepdims)
+
+    # d/dx_i mean(x) = 1 / n
+    def backward(self, g, x, out):
+        n = 1
+        for a in self.axes:
+            n *= self.in_shape[a]
+        return _expand(self._kept(g) * (1.0 / n), self.in_shape)
+
+
+class Max(_Reduction):
+    """Largest element over ``axis``."""
+
+    save_inputs = (0,)
+    save_output = True
+
+    def forward(self, x, axis=None, keepdims=False):
+        if x.size == 0:
+            raise ValueError("max of an empty tensor is undefined")
+        self._setup(x, axis, keepdims)
+        return x.max(axis=axis, keepdims=keepdims)
+
+    # d/dx_i max(x) = 1 for the maximal element(s), shared equally among ties; 0 elsewhere
+    def backward(self, g, x, out):
+        winners = _raw(x) == _raw(self._kept(out))
+        share = winners / winners.sum(axis=self.axes, keepdims=True)
+        return self._kept(g) * share
+
+
+class Min(Max):
+    """Smallest element over ``axis``."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        if x.size == 0:
+            raise ValueError("min of an empty tensor is undefined")
+        self._setup(x, axis, keepdims)
+        return x.min(axis=axis, keepdims=keepdims)
+
+
+class LogSumExp(_Reduction):
+    """log(sum(exp(x))) over ``axis``, computed stably as m + log(sum(exp(x - m)))."""
+
+    save_inputs = (0,)
+    save_output = True
+
+    def forward(self, x, axis=None, keepdims=False):
+        xp = _xp(x)
+        self._setup(x, axis, keepdims)
+        m = x.max(axis=self.axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) rows: shift by 0, no nan
+        out = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        return out if keepdims else out.reshape(tuple(
+            n for i, n in enumerate(x.shape) if i not in self.axes))
+
+    # d/dx_i logsumexp(x) = exp(x_i - logsumexp(x)) = softmax(x)_i
+    def backward(self, g, x, out):
+        return self._kept(g) * _exp(x - self._kept(out))
+
+
+# ----------------------------------------------------------------------------- shape
+class Reshape(Function):
+    """Same elements, new shape."""
+
+    __slots__ = ("in_shape",)
+    is_view = True
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    # the gradient is reshaped back
+    def backward(self, g, x, out):
+        return g.reshape(self.in_shape)
+
+
+class Transpose(Function):
+    """Axes permuted (reversed when ``axes`` is None)."""
+
+    __slots__ = ("axes",)
+    is_view = True
+
+    def forward(self, x, axes=None):
+        self.axes = axes
+        return x.transpose(axes) if axes is not None else x.T
+
+    # the gradient is permuted back by the inverse permutation
+    def backward(self, g, x, out):
+        if self.axes is None:
+            return g.T
+        return g.transpose(tuple(int(i) for i in np.argsort(self.axes)))
+
+
+class BroadcastTo(Function):
+    """x repeated along new or size-1 axes to ``shape`` (a read-only view)."""
+
+    op_name = "broadcast_to"
+    is_view = True
+
+    def forward(self, x, shape):
+        return _xp(x).broadcast_to(x, shape)
+
+    # every copy sends its gradient back to the one original: sum (the engine un-broadcasts)
+    def backward(self, g, x, out):
+        return g
+
+
+class SumTo(Function):
+    """Sum over broadcast axes down to ``shape``: the inverse of broadcast_to."""
+
+    op_name = "sum_to"
+    __slots__ = ("in_shape",)
+
+    def forward(self, x, shape):
+        from .autograd import sum_to_array
+
+        self.in_shape = x.shape
+        return sum_to_array(x, shape)
+
+    # each summed element receives the gradient of its sum
+    def backward(self, g, x, out):
+        return _expand(g, self.in_shape)
+
+
+def _is_basic_index(index):
+    return all(
+        isinstance(i, (numbers.Integral, slice)) or i is None or i is Ellipsis
+        for i in index
+    ) and not any(isinstance(i, (bool, np.bool_)) for i in index)
+
+
+def normalize_index(index):
+    """A tuple index whose tensor parts are raw arrays."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    return tuple(
+        i.data if isinstance(i, Tensor) else (np.asarray(i) if isinstance(i, list) else i)
+        for i in index
+    )
+
+
+class Getitem(Function):
+    """x[index]: ints, slices, None, Ellipsis, integer arrays and boolean masks."""
+
+    op_name = "getitem"
+    __slots__ = ("in_shape", "index", "basic", "is_view")
+
+    def forward(self, x, index):
+        self.in_shape = x.shape
+        self.index = index
+        self.basic = self.is_view = _is_basic_index(index)
+        return x[index]
+
+    # each selected element sends its gradient back to where it came from; repeats add up
+    def backward(self, g, x, out):
+        return _scatter(g, self.in_shape, self.index, self.basic)
+
+
+class Scatter(Function):
+    """zeros(shape) with g added at index: the gradient of getitem (and its transpose)."""
+
+    op_name = "scatter"
+    __slots__ = ("index",)
+
+    def forward(self, g, shape, index, basic):
+        self.index = index
+        return scatter_array(g, shape, index, basic)
+
+    # d/dg: read the gradient back at the same index
+    def backward(self, gg, g, out):
+        return gg[self.index]
+
+
+class Concatenate(Function):
+    """Tensors joined along an existing ``axis``."""
+
+    op_name = "concatenate"
+    __slots__ = ("axis", "bounds")
+
+    def forward(self, *xs, axis=0):
+        xs = [x if hasattr(x, "ndim") else np.asarray(x) for x in xs]
+        self.axis = axis % xs[0].ndim
+        sizes = [x.shape[self.axis] for x in xs]
+        self.bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        return _xp(xs[0]).concatenate(xs, axis=axis)
+
+    # each input gets back its own slice of the gradient
+    def backward(self, g, *saved):
+        lead = (slice(None),) * self.axis
+        return tuple(
+            g[lead + (slice(lo, hi),)] if p is not None else None
+            for p, lo, hi in zip(self.parents, self.bounds[:-1], self.bounds[1:])
+        )
+
+
+class Stack(Function):
+    """Tensors of one shape stacked along a new ``axis``."""
+
+    op_name = "stack"
+    __slots__ = ("axis",)
+
+    def forward(self, *xs, axis=0):
+        xs = [x if hasattr(x, "ndim") else np.asarray(x) for x in xs]
+        self.axis = axis % (xs[0].ndim + 1)
+        return _xp(xs[0]).stack(xs, axis=axis)
+
+    # input i gets back the i-th slice of the gradient along the new axis
+    def backward(self, g, *saved):
+        lead = (slice(None),) * self.axis
+        return tuple(
+            g[lead + (i,)] if p is not None else None for i, p in enumerate(self.parents)
+        )
+
+
+# ----------------------------------------------------------------------------- functions
+def _check_sequence(name, tensors):
+    if not isinstance(tensors, (list, tuple)) or len(tensors) == 0:
+        raise ValueError(f"{name}: expected a non-empty list of tensors")
+
+
+def maximum(x, y) -> Tensor:
+    """Elementwise maximum; ties split the gradient equally (as PyTorch)."""
+    return Maximum.apply(x, y)
+
+
+def minimum(x, y) -> Tensor:
+    """Elementwise minimum; ties split the gradient equally (as PyTorch)."""
+    return Minimum.apply(x, y)
+
+
+def where(condition, x, y) -> Tensor:
+    """``x`` where ``condition`` is true, ``y`` elsewhere (gradients routed the same way)."""
+    if isinstance(condition, Tensor):
+        condition = condition.data
+    elif not hasattr(condition, "dtype"):
+        condition = np.asarray(condition)
+    return Where.apply(condition, x, y)
+
+
+def concatenate(tensors, axis=0) -> Tensor:
+    """Join tensors along an existing axis."""
+    _check_sequence("concatenate", tensors)
+    return Concatenate.apply(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0) -> Tensor:
+    """Stack same-shaped tensors along a new axis."""
+    _check_sequence("stack", tensors)
+    return Stack.apply(*tensors, axis=axis)
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def exp(x) -> Tensor:
+    return Exp.apply(_as_tensor(x))
+
+
+def log(x) -> Tensor:
+    return Log.apply(_as_tensor(x))
+
+
+def sqrt(x) -> Tensor:
+    return Sqrt.apply(_as_tensor(x))
+
+
+def abs(x) -> Tensor:  # noqa: A001 - mirrors numpy/torch naming
+    return Abs.apply(_as_tensor(x))
+
+
+def tanh(x) -> Tensor:
+    return Tanh.apply(_as_tensor(x))
+
+
+def sigmoid(x) -> Tensor:
+    return Sigmoid.apply(_as_tensor(x))
+
+
+def relu(x) -> Tensor:
+    return Relu.apply(_as_tensor(x))
+
+
+def logsumexp(x, axis=None, keepdims=False) -> Tensor:
+    return LogSumExp.apply(_as_tensor(x), axis=axis, keepdims=keepdims)

@@ -1,0 +1,523 @@
+"""``Tensor``: an array (NumPy or CuPy) that remembers the op that made it.
+
+A tensor holds ``data`` (the backing array), ``grad`` (None, or a Tensor of the same shape
+and dtype) and ``grad_fn`` (the graph node that produced it, None for a leaf). Its operators
+and methods call the primitive ops of :mod:`microgradlin.ops`, which record the graph that
+``backward()`` walks in :mod:`microgradlin.autograd`.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from . import backend
+
+_new = object.__new__
+_FLOAT_KINDS = "f"  # dtype kinds that may require grad
+
+
+def _as_array(data, dtype=None, device=None):
+    """Convert user data to a backing array following the documented dtype rules."""
+    if isinstance(data, Tensor):
+        arr = data.data
+        xp = backend.get_array_module(arr)
+        arr = xp.array(arr, dtype=dtype)  # torch.tensor(t) copies too
+    elif isinstance(data, (np.ndarray, np.generic)) or backend.is_gpu_array(data):
+        xp = backend.get_array_module(data)
+        arr = xp.array(data, dtype=dtype)  # a copy: in-place updates never touch the caller's
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
+            data = [v.item() if isinstance(v, Tensor) else v for v in data]
+        try:
+            arr = np.array(data, dtype=np.float64 if dtype is None else dtype)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"tensor: cannot make a numeric tensor from {type(data).__name__} "
+                f"({exc}); pass numbers, nested lists of numbers, or an array"
+            ) from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"tensor: unsupported dtype {arr.dtype}; expected a boolean, integer or float dtype"
+        )
+    if device is not None:
+        arr = backend.to_device(arr, device)
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    Create one with :func:`microgradlin.tensor`. Python numbers and lists become float64;
+    NumPy arrays keep their dtype. Only floating-point tensors can require grad.
+    """
+
+    __slots__ = ("data", "grad_fn", "_rg", "_grad", "_grad_owned", "name", "_vc", "__weakref__")
+    __array_ufunc__ = None  # make NumPy defer: np.ones(3) * t calls t.__rmul__
+    __hash__ = object.__hash__  # == is elementwise (returns a Tensor), identity hashes
+
+    def __init__(self, data, dtype=None, requires_grad=False, name=None, device=None):
+        self.data = _as_array(data, dtype, device)
+        self.grad_fn = None
+        self._rg = False
+        self._grad = None
+        self._grad_owned = False
+        self.name = name
+        self._vc = [0]  # version counter, bumped by in-place ops; shared with views
+        if requires_grad:
+            self.requires_grad = True
+
+    @staticmethod
+    def _make(data, grad_fn, requires_grad, version_counter):
+        """Fast internal constructor for op outputs (no conversion, no checks)."""
+        t = _new(Tensor)
+        t.data = data
+        t.grad_fn = grad_fn
+        t._rg = requires_grad
+        t._grad = None
+        t._grad_owned = False
+        t.name = None
+        t._vc = version_counter
+        return t
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if value and self.data.dtype.kind not in _FLOAT_KINDS:
+            raise RuntimeError(
+                f"only floating-point tensors can require gradients, but this tensor has "
+                f"dtype {self.data.dtype}; convert it first, e.g. mg.tensor(x, "
+                f"dtype='float64', requires_grad=True)"
+            )
+        if self.grad_fn is not None and not value:
+            raise RuntimeError(
+                "requires_grad can only be turned off on leaf tensors; use .detach() to get "
+                "a tensor cut from the graph"
+            )
+        self._rg = value
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                value = Tensor(value, dtype=self.data.dtype)
+            if tuple(value.shape) != tuple(self.shape):
+                raise RuntimeError(
+                    f"assigned grad has shape {tuple(value.shape)} but the tensor has shape "
+                    f"{tuple(self.shape)}"
+                )
+        self._grad = value
+        self._grad_owned = False
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    def size(self, dim=None):
+        """The shape (PyTorch's ``size()``), or its length along ``dim``."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (a host copy for a GPU tensor; shared on the CPU)."""
+        return backend.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_numpy(self.data)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): only one-element tensors can be converted to a Python number, "
+                f"but this one has shape {tuple(self.shape)}"
+            )
+        return self.data.item()
+
+    def tolist(self):
+        return backend.to_numpy(self.data).tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                "use (t).all() or (t).any() on a comparison, or .item()"
+            )
+        return bool(self.data.item())
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this data, cut from the graph (no grad_fn, requires_grad=False)."""
+        return Tensor._make(self.data, None, False, self._vc)
+
+    def to(self, device=None, dtype=None) -> Tensor:
+        """Move to ``device`` ("cpu", "cuda", "cuda:N") and/or cast to ``dtype``.
+
+        ``t.to(np.float32)`` and ``t.to("cuda")`` both work, as in PyTorch. The result stays
+        in the graph (gradients flow back to this tensor); it is ``self`` if nothing changes.
+        """
+        if device is not None and not isinstance(device, str):
+            dtype, device = device, None
+        out = self
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            out = out.astype(dtype)
+        if device is not None and backend.parse_device(device) != self.device:
+            out = ops.ToDevice.apply(out, device=backend.parse_device(device))
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> Tensor:
+        return self.to("cuda" if device is None else f"cuda:{int(device)}"
+                       if not isinstance(device, str) else device)
+
+    def float(self) -> Tensor:
+        return self.to(dtype=np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtype=np.float64)
+
+    def astype(self, dtype) -> Tensor:
+        """Cast to ``dtype`` (differentiable between float dtypes)."""
+        if np.dtype(dtype) == self.data.dtype:
+            return self
+        return ops.Cast.apply(self, dtype=np.dtype(dtype))
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf.
+
+        ``gradient`` is d(something)/d(self) and is required unless this tensor has one
+        element. The graph's saved values are freed afterwards unless ``retain_graph=True``;
+        ``create_graph=True`` records the backward pass so grads of grads can be taken.
+        """
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor too after backward (for inspection)."""
+        autograd.retain_grad(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self.grad_fn.retained is not None
+
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place (allowed on tensors that do not require grad, or
+        under no_grad)."""
+        return self._inplace(operator.imul, 0, "zero_")
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self):
+        arr = backend.to_numpy(self.data)
+        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if arr.dtype != np.float64:
+            extras.append(f"dtype={arr.dtype}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
+        elif self._rg:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ------------------------------------------------------------------ arithmetic
+    def __add__(self, other):
+        return ops.Add.apply_binary(self, other)
+
+    def __radd__(self, other):
+        return ops.Add.apply_binary(other, self)
+
+    def __sub__(self, other):
+        return ops.Sub.apply_binary(self, other)
+
+    def __rsub__(self, other):
+        return ops.Sub.apply_binary(other, self)
+
+    def __mul__(self, other):
+        return ops.Mul.apply_binary(self, other)
+
+    def __rmul__(self, other):
+        return ops.Mul.apply_binary(other, self)
+
+    def __truediv__(self, other):
+        return ops.Div.apply_binary(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply_binary(other, self)
+
+    def __pow__(self, exponent):
+        return ops.Pow.apply_binary(self, exponent)
+
+    def __rpow__(self, base):
+        return ops.Pow.apply_binary(base, self)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply_binary(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.MatMul.apply_binary(other, self)
+
+    def __neg__(self):
+        return ops.Neg.apply_unary(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ops.Abs.apply_unary(self)
+
+    # comparisons: not differentiable, return bool tensors
+    def _compare(self, other, fn):
+        out = fn(self.data, other.data if isinstance(other, Tensor) else other)
+        if isinstance(out, (bool, np.generic)):
+            out = np.asarray(out)
+        return Tensor._make(out, None, False, [0])
+
+    def __lt__(self, other):
+        return self._compare(other, operator.lt)
+
+    def __le__(self, other):
+        return self._compare(other, operator.le)
+
+    def __gt__(self, other):
+        return self._compare(other, operator.gt)
+
+    def __ge__(self, other):
+        return self._compare(other, operator.ge)
+
+    def __eq__(self, other):
+        return self._compare(other, operator.eq)
+
+    def __ne__(self, other):
+        return self._compare(other, operator.ne)
+
+    # ------------------------------------------------------------------ in-place updates
+    def _inplace(self, fn, other, name):
+        if isinstance(other, Tensor):
+            other_rg = other._rg
+            other = other.data
+        else:
+            other_rg = False
+        if autograd._grad_enabled:
+            if self._rg:
+                raise RuntimeError(
+                    f"in-place {name} on a tensor that requires grad (shape "
+                    f"{tuple(self.shape)}) would break the recorded graph; do updates inside "
+                    "`with mg.no_grad():` (e.g. w -= lr * w.grad), or write x = x + y"
+                )
+            if other_rg:
+                raise RuntimeError(
+                    f"in-place {name}: the right-hand side requires grad but the target "
+                    "tensor does not, so the result could not be differentiated; write "
+                    "x = x + y instead"
+                )
+        try:
+            self.data = fn(self.data, other)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(
+                f"in-place {name}: cannot update a tensor of shape {tuple(self.shape)} and "
+                f"dtype {self.dtype} with {autograd._describe(other)} ({exc})"
+            ) from None
+        self._vc[0] += 1
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(operator.iadd, other, "add (+=)")
+
+    def __isub__(self, other):
+        return self._inplace(operator.isub, other, "subtract (-=)")
+
+    def __imul__(self, other):
+        return self._inplace(operator.imul, other, "multiply (*=)")
+
+    def __itruediv__(self, other):
+        return self._inplace(operator.itruediv, other, "divide (/=)")
+
+    def __setitem__(self, index, value):
+        index = ops.normalize_index(index)
+
+        def assign(data, v):
+            data[index] = v
+            return data
+
+        self._inplace(assign, value, "item assignment (x[...] = v)")
+
+    def copy_(self, src) -> Tensor:
+        """Copy ``src``'s values into this tensor in place."""
+
+        def assign(data, v):
+            data[...] = v
+            return data
+
+        return self._inplace(assign, src, "copy_")
+
+    # ------------------------------------------------------------------ indexing & shape
+    def __getitem__(self, index):
+        return ops.Getitem.apply(self, index=ops.normalize_index(index))
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def reshape(self, *shape) -> Tensor:
+        """Same data, new shape (one dimension may be -1)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self) -> Tensor:
+        return self.reshape(-1)
+
+    def transpose(self, *axes) -> Tensor:
+        """Permute the axes (reversed if none given), NumPy's ``transpose``."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.Transpose.apply(self, axes=axes or None)
+
+    permute = transpose
+
+    def swapaxes(self, axis1, axis2) -> Tensor:
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return ops.Transpose.apply(self, axes=tuple(axes))
+
+    @property
+    def T(self) -> Tensor:
+        return ops.Transpose.apply(self, axes=None)
+
+    def unsqueeze(self, axis) -> Tensor:
+        shape = list(self.shape)
+        shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, 1)
+        return self.reshape(tuple(shape))
+
+    def squeeze(self, axis=None) -> Tensor:
+        if axis is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        axis = axis % self.ndim
+        if self.shape[axis] != 1:
+            return self
+        return self.reshape(self.shape[:axis] + self.shape[axis + 1:])
+
+    def broadcast_to(self, shape) -> Tensor:
+        return ops.BroadcastTo.apply(self, shape=tuple(shape))
+
+    def sum_to(self, shape) -> Tensor:
+        """Sum over broadcast dimensions so the result has ``shape`` (inverse of
+        ``broadcast_to``)."""
+        return ops.SumTo.apply(self, shape=tuple(shape))
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, axis=None, keepdims=False) -> Tensor:
+        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False) -> Tensor:
+        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False) -> Tensor:
+        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False) -> Tensor:
+        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0) -> Tensor:
+        """Variance, mean((x - mean(x))²) · n / (n - ddof), built from primitives."""
+        centered = self - self.mean(axis=axis, keepdims=True)
+        n = self.data.size if axis is None else int(np.prod(
+            [self.shape[a] for a in ((axis,) if isinstance(axis, int) else axis)]))
+        return (centered * centered).sum(axis=axis, keepdims=keepdims) / (n - ddof)
+
+    def argmax(self, axis=None) -> Tensor:
+        return Tensor._make(self.data.argmax(axis=axis), None, False, [0])
+
+    def argmin(self, axis=None) -> Tensor:
+        return Tensor._make(self.data.argmin(axis=axis), None, False, [0])
+
+    def all(self) -> bool:
+        return bool(self.data.all())
+
+    def any(self) -> bool:
+        return bool(self.data.any())
+
+    # ------------------------------------------------------------------ elementwise
+    def exp(self) -> Tensor:
+        return ops.Exp.apply_unary(self)
+
+    def log(self) -> Tensor:
+        return ops.Log.apply_unary(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.Sqrt.apply_unary(self)
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply_unary(self)
+
+    def tanh(self) -> Tensor:
+        return ops.Tanh.apply_unary(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.Sigmoid.apply_unary(self)
+
+    def relu(self) -> Tensor:
+        return ops.Relu.apply_unary(self)
+
+    def clip(self, lo=None, hi=None) -> Tensor:
+        """Limit values to [lo, hi]; the gradient is 1 inside the interval, 0 outside."""
+        if lo is None and hi is None:
+            raise ValueError("clip: at least one of lo and hi must be given")
+        return ops.Clip.apply(self, lo=lo, hi=hi)
+
+    clamp = clip
+
+
+from . import autograd, ops  # noqa: E402  (ops and autograd need Tensor defined first)
