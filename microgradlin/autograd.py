@@ -209,8 +209,8 @@ class Function:
         return _make(out, fn, True, vc)
 
     @classmethod
-    def apply_binary(cls, x, y):
-        """``apply`` specialised for two inputs (Tensors or constants), no parameters."""
+    def apply_binary(cls, x, y, **params):
+        """``apply`` specialised for two inputs (Tensors or constants)."""
         fn = _new(cls)
         x_is_t = x.__class__ is Tensor
         y_is_t = y.__class__ is Tensor
@@ -219,7 +219,7 @@ class Function:
         if backend._cupy is not None:
             _check_same_device(cls, (x, y), (xd, yd))
         try:
-            out = fn.forward(xd, yd)
+            out = fn.forward(xd, yd, **params)
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, (x, y), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
@@ -363,42 +363,24 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     Without ``inputs``: accumulate into the ``.grad`` of every leaf that requires grad.
     With ``inputs`` (``mg.grad``): return their gradients instead, touching no ``.grad``.
     """
-    capture = None
-    if inputs is not None:
-        capture = {}
-        for t in inputs:
-            capture[t.grad_fn if t.grad_fn is not None else t] = None
-
-    def deliver_leaf(leaf, g):
-        if capture is not None:
-            if leaf in capture:
-                prev = capture[leaf]
-                capture[leaf] = g if prev is None else prev + g
-            return
-        _accumulate_leaf(leaf, g, create_graph)
-
-    buffers = {}
-    owned = set()  # nodes whose buffer we allocated ourselves (safe to add into in place)
-    nodes = []
-    for r, s in zip(roots, seeds):
-        node = r.grad_fn
+    # capture: the tensors mg.grad asked about, keyed by their node (or by the leaf itself)
+    capture = None if inputs is None else {(t.grad_fn or t): None for t in inputs}
+    buffers = {}  # node -> sum of the gradients it has received so far
+    for root, seed in zip(roots, seeds):
+        node = root.grad_fn
         if node is None:
-            deliver_leaf(r, s)
-            continue
-        nodes.append(node)
-        if node in buffers:
-            buffers[node] = buffers[node] + s
+            _deliver_to_leaf(root, seed, capture, create_graph)
         else:
-            buffers[node] = s
-    if not nodes:
+            buffers[node] = buffers[node] + seed if node in buffers else seed
+    if not buffers:
         return _collect(capture, inputs, allow_unused)
 
-    counts = _count_consumers(nodes)
-    ready = [n for n in dict.fromkeys(nodes) if counts[n] == 0]
+    counts = _count_consumers(buffers)
+    ready = [node for node in buffers if counts[node] == 0]
+    owned = set()  # nodes whose buffer we allocated ourselves: safe to add into in place
     global _grad_enabled
     prev_mode = _grad_enabled
-    _grad_enabled = create_graph
-    watch = capture is not None
+    _grad_enabled = create_graph  # the backward pass is recorded only with create_graph
     try:
         while ready:
             node = ready.pop()
@@ -411,10 +393,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                     if vc[0] != expected:
                         raise _version_error(node)
             if node.retained is not None:
-                t = node.retained()
-                if t is not None:
-                    _accumulate_leaf(t, g, create_graph)
-            if watch and node in capture:
+                _retained_grad(node, g, create_graph)
+            if capture is not None and node in capture:
                 capture[node] = g
             if create_graph:
                 grads = node.backward(g, *_as_tensor_values(node, saved))
@@ -426,32 +406,61 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
             parents = node.parents
             if len(parents) == 1:
                 grads = (grads,)
-            for p, gi, meta in zip(parents, grads, node.meta):
-                if p is None:
+            for parent, gi, meta in zip(parents, grads, node.meta):
+                if parent is None:
                     continue
                 shape, dtype = meta
                 if gi.shape != shape:
                     gi = _sum_to(gi, shape)
                 if gi.dtype is not dtype and gi.dtype != dtype:
                     gi = gi.astype(dtype)
-                if p.__class__ is Tensor:
-                    deliver_leaf(p, gi)
+                if parent.__class__ is Tensor:
+                    if capture is None and parent._grad is None and not create_graph:
+                        parent._grad = _make(_fresh(gi), None, False, [0])
+                        parent._grad_owned = False  # gi may be shared: never write into it
+                    else:
+                        _deliver_to_leaf(parent, gi, capture, create_graph)
                     continue
-                buf = buffers.get(p)
+                buf = buffers.get(parent)
                 if buf is None:
-                    buffers[p] = gi
-                elif p in owned and not create_graph:
+                    buffers[parent] = gi
+                elif parent in owned and not create_graph:
                     buf += gi
                 else:
-                    buffers[p] = buf + gi
-                    owned.add(p)
-                c = counts[p] - 1
-                counts[p] = c
+                    buffers[parent] = buf + gi
+                    owned.add(parent)
+                c = counts[parent] - 1
+                counts[parent] = c
                 if c == 0:
-                    ready.append(p)
+                    ready.append(parent)
     finally:
         _grad_enabled = prev_mode
     return _collect(capture, inputs, allow_unused)
+
+
+def _fresh(g):
+    """``g`` as an array a ``.grad`` may hold: not a view of, or read-only like, another."""
+    if g.__class__ is _ndarray:
+        if g.base is not None or not g.flags.writeable:
+            return g.copy()
+        return g
+    if isinstance(g, _generic):
+        return _asarray(g)
+    return g if g.base is None else g.copy()
+
+
+def _deliver_to_leaf(leaf, g, capture, create_graph):
+    if capture is None:
+        _accumulate_leaf(leaf, g, create_graph)
+    elif leaf in capture:
+        prev = capture[leaf]
+        capture[leaf] = g if prev is None else prev + g
+
+
+def _retained_grad(node, g, create_graph):
+    tensor = node.retained()
+    if tensor is not None:
+        _accumulate_leaf(tensor, g, create_graph)
 
 
 def _collect(capture, inputs, allow_unused):
@@ -479,14 +488,16 @@ def _sum_to(g, shape):
 
 
 def sum_to_array(g, shape):
+    """Sum the array ``g`` over the axes that broadcasting added or stretched to reach
+    ``shape``."""
+    if not shape:
+        return g.sum()
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
-    )
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
     if lead:
-        g = g.reshape(shape)
+        g = g.sum(axis=tuple(range(lead)) if lead > 1 else 0)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
     return g
 
 
@@ -499,7 +510,7 @@ def _accumulate_leaf(leaf, g, create_graph):
         g = Tensor._make(g, None, False, [0])
     current = leaf._grad
     if current is None:
-        leaf._grad = g if isinstance(g, Tensor) else Tensor._make(g, None, False, [0])
+        leaf._grad = g if isinstance(g, Tensor) else Tensor._make(_fresh(g), None, False, [0])
         leaf._grad_owned = False  # g may be shared with another gradient: never write into it
     elif create_graph or current._rg:
         leaf._grad = current + g
@@ -519,8 +530,7 @@ def _seed_for(t, gradient, create_graph, what="backward"):
                 f"output has shape {tuple(t.shape)}; pass gradient= (grad_outputs=) of that "
                 "shape, or reduce it first (e.g. loss.sum() or loss.mean())"
             )
-        xp = backend.get_array_module(t.data)
-        seed = xp.ones(t.data.shape, dtype=t.data.dtype)
+        seed = _ones_like(t.data)
     else:
         if isinstance(gradient, Tensor):
             if create_graph:
@@ -534,6 +544,23 @@ def _seed_for(t, gradient, create_graph, what="backward"):
             raise _grad_shape_error(what, seed.shape, t.shape)
     if create_graph:
         return Tensor._make(seed, None, False, [0])
+    return seed
+
+
+_ONES = {}
+
+
+def _ones_like(data):
+    """A read-only array of ones like ``data`` (cached: the usual seed of backward())."""
+    if data.__class__ is not _ndarray:
+        return backend.get_array_module(data).ones(data.shape, dtype=data.dtype)
+    key = (data.shape, data.dtype)
+    seed = _ONES.get(key)
+    if seed is None:
+        seed = np.ones(data.shape, dtype=data.dtype)
+        seed.flags.writeable = False
+        if len(_ONES) < 64:
+            _ONES[key] = seed
     return seed
 
 

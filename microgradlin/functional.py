@@ -51,7 +51,7 @@ def _check_reduction(name, reduction):
 def _reduce_grad(g, reduction, n):
     """The gradient reaching each element: g (none), g broadcast (sum) or g / n (mean)."""
     if reduction == "mean":
-        return g / n
+        return g * (1.0 / n)
     return g
 
 
@@ -101,17 +101,18 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
     reduced by ``reduction`` ("mean", "sum" or "none"). Its gradient with respect to the
     logit is σ(z) - y: the lecture's ∇_w L = -(y - ŷ) x once chained through z = wᵀx.
     """
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
-    z = ops._as_tensor(input)
-    if z.dtype.kind != "f":
+    if reduction not in _REDUCTIONS:
+        _check_reduction("binary_cross_entropy_with_logits", reduction)
+    z = input if input.__class__ is Tensor else Tensor(input)
+    y_shape = target.shape if hasattr(target, "shape") else ()
+    if z.data.shape != y_shape:
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: input has shape {tuple(z.shape)} but target "
+            f"has shape {tuple(y_shape)}; they must match exactly (no silent broadcasting: "
+            "reshape one, e.g. logits.reshape(-1))"
+        )
+    if z.data.dtype.kind != "f":
         raise TypeError(
             "binary_cross_entropy_with_logits: input logits must be floating point, got "
             f"dtype {z.dtype}")
-    y_shape = tuple(getattr(target, "shape", ()))
-    if tuple(z.shape) != y_shape:
-        raise ValueError(
-            f"binary_cross_entropy_with_logits: input has shape {tuple(z.shape)} but target "
-            f"has shape {y_shape}; they must match exactly (no silent broadcasting: reshape "
-            "one, e.g. logits.reshape(-1))"
-        )
-    return BCEWithLogits.apply(z, target, reduction=reduction)
+    return BCEWithLogits.apply_binary(z, target, reduction=reduction)
