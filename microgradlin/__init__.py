@@ -11,7 +11,7 @@ tensor([ 16., -32.])
 from numpy import bool_, float16, float32, float64, int32, int64  # dtype aliases
 
 from .tensor import Tensor  # noqa: I001  (first: the core modules import it)
-from . import backend
+from . import backend, cuda
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .factory import arange, full, ones, ones_like, tensor, zeros, zeros_like
 from .gradcheck import GradcheckError, gradcheck, hessian
@@ -41,5 +41,5 @@ __all__ = [
     "gradcheck", "GradcheckError", "hessian",
     "maximum", "minimum", "where", "concatenate", "stack",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "logsumexp",
-    "float16", "float32", "float64", "int32", "int64", "bool", "backend",
+    "float16", "float32", "float64", "int32", "int64", "bool", "backend", "cuda",
 ]

@@ -142,7 +142,7 @@ class Function:
             return cls.apply_unary(inputs[0], **params)
         fn = _new(cls)
         datas = [a.data if a.__class__ is Tensor else a for a in inputs]
-        if backend._cupy is not None:
+        if backend.multi_device:
             _check_same_device(cls, inputs, datas)
         try:
             out = fn.forward(*datas, **params)
@@ -216,7 +216,7 @@ class Function:
         y_is_t = y.__class__ is Tensor
         xd = x.data if x_is_t else x
         yd = y.data if y_is_t else y
-        if backend._cupy is not None:
+        if backend.multi_device:
             _check_same_device(cls, (x, y), (xd, yd))
         try:
             out = fn.forward(xd, yd, **params)

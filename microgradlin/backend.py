@@ -12,10 +12,12 @@ import numpy as np
 
 _ndarray = np.ndarray
 _cupy = None  # the cupy module once imported; None until a GPU is asked for
+_strict = None  # the strict stand-in module once a "strict" array was made
+multi_device = False  # True once any non-CPU array exists: ops then check devices
 
 
 def _import_cupy():
-    global _cupy
+    global _cupy, multi_device
     if _cupy is None:
         try:
             import cupy
@@ -26,15 +28,28 @@ def _import_cupy():
                 "your CUDA driver)"
             ) from exc
         _cupy = cupy
+        multi_device = True
     return _cupy
+
+
+def _import_strict():
+    global _strict, multi_device
+    if _strict is None:
+        from . import strict_backend
+
+        _strict = strict_backend
+        multi_device = True
+    return _strict
 
 
 def get_array_module(array):
     """The array module (``numpy`` or ``cupy``) that owns ``array``."""
-    if type(array) is _ndarray or _cupy is None:
+    if type(array) is _ndarray or not multi_device:
         return np
-    if isinstance(array, _cupy.ndarray):
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy
+    if _strict is not None and isinstance(array, _strict.StrictArray):
+        return _strict.xp
     return np
 
 
@@ -42,11 +57,23 @@ def is_gpu_array(array) -> bool:
     return _cupy is not None and isinstance(array, _cupy.ndarray)
 
 
+def is_device_array(array) -> bool:
+    """True for arrays that do not live in host (NumPy) memory: CuPy, or the strict stand-in."""
+    if type(array) is _ndarray or not multi_device:
+        return False
+    return is_gpu_array(array) or (_strict is not None and isinstance(array, _strict.StrictArray))
+
+
 def device_of(array) -> str:
-    """``"cpu"`` for NumPy data, ``"cuda:N"`` for CuPy data on GPU N."""
-    if type(array) is _ndarray or not is_gpu_array(array):
+    """``"cpu"`` for NumPy data, ``"cuda:N"`` for CuPy data on GPU N (``"strict"`` for the
+    testing stand-in)."""
+    if type(array) is _ndarray or not multi_device:
         return "cpu"
-    return f"cuda:{array.device.id}"
+    if is_gpu_array(array):
+        return f"cuda:{array.device.id}"
+    if _strict is not None and isinstance(array, _strict.StrictArray):
+        return _strict.DEVICE
+    return "cpu"
 
 
 def parse_device(device) -> str:
@@ -54,8 +81,8 @@ def parse_device(device) -> str:
     if device is None:
         return "cpu"
     text = str(device).strip().lower()
-    if text == "cpu":
-        return "cpu"
+    if text in ("cpu", "strict"):
+        return text
     if text == "cuda":
         return "cuda:0"
     if text.startswith("cuda:") and text[5:].isdigit():
@@ -63,22 +90,29 @@ def parse_device(device) -> str:
     raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
 
 
+def cuda_device_count() -> int:
+    """Number of GPUs CuPy sees (0 without CuPy or without a GPU)."""
+    try:
+        return int(_import_cupy().cuda.runtime.getDeviceCount())
+    except Exception:
+        return 0
+
+
 def cuda_is_available() -> bool:
     """True when CuPy imports and sees at least one GPU."""
-    try:
-        cupy = _import_cupy()
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
+    return cuda_device_count() > 0
 
 
 def to_device(array, device: str):
     """Copy (or pass through) ``array`` so that it lives on ``device``."""
     device = parse_device(device)
     if device == "cpu":
-        if is_gpu_array(array):
-            return array.get()
-        return np.asarray(array)
+        return to_numpy(array)
+    if device == "strict":
+        strict = _import_strict()
+        if isinstance(array, strict.StrictArray):
+            return array
+        return strict.from_host(to_numpy(array))
     cupy = _import_cupy()
     index = int(device.split(":")[1])
     try:
@@ -92,7 +126,7 @@ def to_device(array, device: str):
     if is_gpu_array(array) and array.device.id == index:
         return array
     with cupy.cuda.Device(index):
-        return cupy.asarray(array)
+        return cupy.asarray(to_numpy(array) if not is_gpu_array(array) else array)
 
 
 def to_numpy(array) -> np.ndarray:
@@ -101,15 +135,18 @@ def to_numpy(array) -> np.ndarray:
         return array
     if is_gpu_array(array):
         return array.get()
+    if _strict is not None and isinstance(array, _strict.StrictArray):
+        return array.get()
     return np.asarray(array)
 
 
 def scatter_add(target, index, values) -> None:
     """``target[index] += values`` where repeated indices accumulate (unbuffered add)."""
-    xp = get_array_module(target)
-    if xp is np:
+    if type(target) is _ndarray:
         np.add.at(target, index, values)
-    else:  # pragma: no cover - GPU only
+    elif is_gpu_array(target):  # pragma: no cover - GPU only
         import cupyx
 
         cupyx.scatter_add(target, index, values)
+    else:  # the strict stand-in: NumPy underneath
+        _strict.scatter_add(target, index, values)

@@ -226,9 +226,11 @@ class MatMul(Function):
             gb = g * a if need_b else None
         elif b.ndim == 1:  # (..., n, k) @ (k,) -> (..., n)
             ga = g[..., None] * b if need_a else None
-            gb = _swap_last(a) @ g if need_b else None
+            if need_b:  # batched: g as a stack of columns (..., n, 1); the engine sums the batch
+                gb = a.T @ g if a.ndim == 2 else (_swap_last(a) @ g[..., None])[..., 0]
         elif a.ndim == 1:  # (k,) @ (..., k, m) -> (..., m)
-            ga = b @ g if need_a else None
+            if need_a:  # batched: g as a stack of columns (..., m, 1); the engine sums the batch
+                ga = b @ g if b.ndim == 2 else (b @ g[..., None])[..., 0]
             gb = a[:, None] * g[..., None, :] if need_b else None
         else:
             ga = g @ _swap_last(b) if need_a else None
@@ -615,8 +617,12 @@ class Getitem(Function):
 
     def forward(self, x, index):
         self.in_shape = x.shape
-        self.index = index
         self.basic = self.is_view = _is_basic_index(index)
+        if not self.basic and backend.is_device_array(x):  # index arrays live with the data
+            device = backend.device_of(x)
+            index = tuple(backend.to_device(i, device) if isinstance(i, np.ndarray) else i
+                          for i in index)
+        self.index = index
         return x[index]
 
     # each selected element sends its gradient back to where it came from; repeats add up
@@ -647,6 +653,8 @@ class Concatenate(Function):
 
     def forward(self, *xs, axis=0):
         xs = [x if hasattr(x, "ndim") else np.asarray(x) for x in xs]
+        if xs[0].ndim == 0:
+            raise ValueError("0-d tensors cannot be concatenated (use stack to make a 1-D one)")
         self.axis = axis % xs[0].ndim
         sizes = [x.shape[self.axis] for x in xs]
         self.bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()

@@ -24,7 +24,7 @@ def _as_array(data, dtype=None, device=None):
         arr = data.data
         xp = backend.get_array_module(arr)
         arr = xp.array(arr, dtype=dtype)  # torch.tensor(t) copies too
-    elif isinstance(data, (np.ndarray, np.generic)) or backend.is_gpu_array(data):
+    elif isinstance(data, (np.ndarray, np.generic)) or backend.is_device_array(data):
         xp = backend.get_array_module(data)
         arr = xp.array(data, dtype=dtype)  # a copy: in-place updates never touch the caller's
     else:

@@ -1,0 +1,174 @@
+"""The same code on every backend: CPU (NumPy), the strict stand-in, and CUDA when present.
+
+The "strict" device wraps NumPy arrays but refuses implicit conversion to NumPy and NumPy's
+own functions, as CuPy does, so a host round trip or a NumPy-only call inside an op, loss,
+optimizer or training step fails here in CI, without a GPU. CUDA cases skip (with the
+reason) on machines without CuPy or a GPU.
+"""
+
+import numpy as np
+import pytest
+
+import microgradlin as mg
+from microgradlin import backend
+from microgradlin import functional as F
+
+
+def _cuda_reason():
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        return "CuPy is not installed"
+    if not backend.cuda_is_available():
+        return "CuPy finds no GPU"
+    return None
+
+
+DEVICES = [
+    "cpu",
+    "strict",
+    pytest.param("cuda", marks=pytest.mark.skipif(_cuda_reason() is not None,
+                                                  reason=f"no CUDA: {_cuda_reason()}")),
+]
+
+
+def host(t):
+    return backend.to_numpy(t.data if isinstance(t, mg.Tensor) else t)
+
+
+rng = np.random.default_rng(0)
+A = rng.standard_normal((3, 4))
+B = rng.standard_normal((4, 2))
+V = rng.standard_normal(4)
+
+# name -> function of one (3, 4) tensor returning a scalar tensor
+OPS = {
+    "add_bcast": lambda x: (x + x[0]).sum(),
+    "sub_mul_div": lambda x: ((x - 1.5) * x / (x * x + 2.0)).sum(),
+    "pow_scalar": lambda x: (x**2).sum() + (x.abs() ** 1.5).sum(),
+    "pow_tensor": lambda x: (x.abs() + 0.5) ** (x * 0.3),
+    "rpow": lambda x: (2.0**x).sum(),
+    "matmul_2d": lambda x: (x @ mg.tensor(B, device=x.device)).sum(),
+    "matmul_1d": lambda x: (x @ mg.tensor(V, device=x.device)).sum(),
+    "exp_log_sqrt": lambda x: ((x.exp() + 1).log() + (x * x + 1).sqrt()).sum(),
+    "tanh_sigmoid_relu": lambda x: (x.tanh() + x.sigmoid() + x.relu()).sum(),
+    "clip_abs": lambda x: (x.clip(-0.5, 0.5) + x.abs()).sum(),
+    "reductions": lambda x: x.sum(axis=0).max() + x.mean(axis=1).min() + x.max(axis=(0, 1)),
+    "shape": lambda x: (x.reshape(4, 3).T * x).sum() + x.transpose(1, 0)[1:3].sum(),
+    "getitem_fancy": lambda x: (x[[0, 0, 2], 1:] ** 2).sum() + x[x > 0].sum(),
+    "maximum_minimum_where": lambda x: (mg.maximum(x, 0.1) + mg.minimum(x, x * 0.5)
+                                        + mg.where(x > 0, x, -x)).sum(),
+    "concat_stack": lambda x: (mg.concatenate([x, x * 2], axis=1) ** 2).sum()
+    + mg.stack([x, x.exp()], axis=0).mean(),
+    "softmax_family": lambda x: (F.softmax(x) * F.log_softmax(x, axis=0)).sum()
+    + F.logsumexp(x, axis=1).sum(),
+    "bce_with_logits": lambda x: F.binary_cross_entropy_with_logits(
+        x, mg.tensor((A > 0).astype(np.float64), device=x.device)),
+}
+
+
+def reduce(out):
+    return out if out.numel() == 1 else out.sum()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op_matches_cpu(device, name):
+    fn = OPS[name]
+    x_cpu = mg.tensor(A, requires_grad=True)
+    reduce(fn(x_cpu)).backward()
+    x = mg.tensor(A, requires_grad=True, device=device)
+    out = reduce(fn(x))
+    assert out.device == backend.parse_device(device)
+    out.backward()
+    assert x.grad.device == x.device
+    np.testing.assert_allclose(host(out), host(reduce(fn(mg.tensor(A)))), rtol=1e-12)
+    np.testing.assert_allclose(host(x.grad), host(x_cpu.grad), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", ["sub_mul_div", "matmul_2d", "reductions", "getitem_fancy",
+                                  "softmax_family", "bce_with_logits"])
+def test_gradcheck_on_device(device, name):
+    x = mg.tensor(A[:2, :3] if name != "matmul_2d" else A, requires_grad=True, device=device)
+    fn = OPS[name]
+    if name in ("getitem_fancy", "bce_with_logits"):
+        x = mg.tensor(A, requires_grad=True, device=device)
+    assert mg.gradcheck(lambda v: reduce(fn(v)), [x])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_float32_stays_float32(device):
+    x = mg.tensor(A.astype(np.float32), requires_grad=True, device=device)
+    y = F.binary_cross_entropy_with_logits(x, mg.tensor((A > 0).astype(np.float32),
+                                                        device=device))
+    y.backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_hessian_on_device(device):
+    X = rng.standard_normal((6, 3))
+    Xd = mg.tensor(X, device=device)
+    w = mg.tensor(rng.standard_normal(3), device=device)
+    H = mg.hessian(lambda v: ((Xd @ v) ** 2).mean(), w)
+    assert H.device == backend.parse_device(device)
+    np.testing.assert_allclose(host(H), 2 * X.T @ X / 6, rtol=1e-12)
+
+
+@pytest.mark.parametrize("device", ["strict"])
+def test_mixing_devices_is_refused_with_both_names(device):
+    a = mg.tensor(A, device=device)
+    b = mg.tensor(A)
+    with pytest.raises(RuntimeError, match=r"add: expected all inputs on the same device.*cpu"
+                                           r" and strict"):
+        a + b
+    with pytest.raises(RuntimeError, match="matmul"):
+        a @ mg.tensor(B)
+
+
+def test_strict_device_refuses_implicit_host_conversion():
+    from microgradlin.strict_backend import HostRoundTripError
+
+    a = mg.tensor(A, device="strict")
+    with pytest.raises(HostRoundTripError):
+        np.asarray(a.data)
+    with pytest.raises(HostRoundTripError):
+        np.exp(a.data)
+    # explicit transfers are fine
+    np.testing.assert_array_equal(a.numpy(), A)
+    np.testing.assert_array_equal(a.cpu().numpy(), A)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_to_and_back_carries_gradient(device):
+    x = mg.tensor(A, requires_grad=True)
+    y = (x.to(device) * 3).sum()
+    y.backward()
+    assert x.grad.device == "cpu"
+    np.testing.assert_allclose(x.grad.numpy(), np.full_like(A, 3.0))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_module_to_device(device):
+    from microgradlin.models import Linear
+
+    model = Linear(4, 2, seed=0)
+    ref = model(A).numpy()
+    model.to(device)
+    out = model(mg.tensor(A, device=device))
+    assert out.device == backend.parse_device(device)
+    np.testing.assert_allclose(host(out), ref, rtol=1e-12)
+
+
+def test_cuda_without_cupy_or_gpu_is_one_clear_error():
+    if _cuda_reason() is None:
+        pytest.skip("a GPU is present here")
+    with pytest.raises(RuntimeError, match=r"(pip install|no usable GPU|GPU)"):
+        mg.tensor([1.0], device="cuda")
+    assert mg.cuda.is_available() is False
+
+
+def test_unknown_device_is_refused():
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        mg.tensor([1.0], device="tpu")
