@@ -583,10 +583,13 @@ def _check_root(t, i, what):
 
 def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
     """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``)."""
-    _check_root(tensor, 0, "backward")
+    if gradient is None and not create_graph and tensor._rg and tensor.data.size == 1:
+        seed = _ones_like(tensor.data)  # the common case: loss.backward()
+    else:
+        _check_root(tensor, 0, "backward")
+        seed = _seed_for(tensor, gradient, create_graph)
     if retain_graph is None:
         retain_graph = create_graph
-    seed = _seed_for(tensor, gradient, create_graph)
     run_backward([tensor], [seed], retain_graph=retain_graph, create_graph=create_graph)
 
 
