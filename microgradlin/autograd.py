@@ -426,6 +426,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                     buffers[parent] = gi
                 elif parent in owned and not create_graph:
                     buf += gi
+                    buffers[parent] = buf  # 0-d sums are NumPy scalars: += rebinds them
                 else:
                     buffers[parent] = buf + gi
                     owned.add(parent)
@@ -518,7 +519,7 @@ def _accumulate_leaf(leaf, g, create_graph):
     elif leaf._grad_owned:
         current.data += g
     else:
-        current.data = current.data + g
+        current.data = _fresh(current.data + g)  # 0-d sums come back as NumPy scalars
         leaf._grad_owned = True
 
 

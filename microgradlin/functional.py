@@ -107,7 +107,11 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
     if reduction not in _REDUCTIONS:
         _check_reduction("binary_cross_entropy_with_logits", reduction)
     z = input if input.__class__ is Tensor else Tensor(input)
-    y_shape = target.shape if hasattr(target, "shape") else ()
+    if not hasattr(target, "shape"):
+        target = Tensor(target, dtype=z.data.dtype)
+    elif target.dtype is not z.data.dtype and target.dtype != z.data.dtype:
+        target = target.astype(z.data.dtype)  # float32 logits keep a float32 loss
+    y_shape = target.shape
     if z.data.shape != y_shape:
         raise ValueError(
             f"binary_cross_entropy_with_logits: input has shape {tuple(z.shape)} but target "
@@ -119,3 +123,369 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
             "binary_cross_entropy_with_logits: input logits must be floating point, got "
             f"dtype {z.dtype}")
     return BCEWithLogits.apply_binary(z, target, reduction=reduction)
+
+
+# ----------------------------------------------------------------------------- more losses
+# Every loss below takes (input, target, ..., reduction="mean"). The elementwise losses
+# are built from the engine's primitive ops, so their gradients are *derived* by autodiff;
+# only the softmax cross-entropy is fused (CrossEntropyWithLogits) for stability, and a
+# test checks its hand-written backward against the one derived through the composed ops.
+__all__ += [
+    "mse_loss", "l1_loss", "huber_loss", "binary_cross_entropy", "nll_loss",
+    "cross_entropy", "cross_entropy_composed", "CrossEntropyWithLogits",
+    "perceptron_loss", "hinge_loss",
+]
+
+
+_raw = ops._raw
+_P_FLOOR = 3.720075976020836e-44  # exp(-100): PyTorch clamps log(p) at -100 in BCE
+
+
+def _float_input(name, input) -> Tensor:
+    """``input`` as a floating-point Tensor (arrays and lists are copied into one)."""
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    if x.data.dtype.kind != "f":
+        raise TypeError(
+            f"{name}: input must be floating point, got dtype {x.dtype}; convert it, e.g. "
+            "x.astype('float64')"
+        )
+    return x
+
+
+def _target_like(name, x, target):
+    """The target as a Tensor (when it requires grad) or a raw array with x's dtype.
+
+    The shapes must match exactly: (N, 1) against (N,) would silently broadcast to (N, N).
+    """
+    if isinstance(target, Tensor):
+        if target.requires_grad:
+            t = target if target.dtype == x.dtype else target.astype(x.dtype)
+        else:
+            t = target.data
+    elif hasattr(target, "shape") and hasattr(target, "dtype"):
+        t = target
+    else:
+        t = _xp(x.data).asarray(target)
+    if tuple(t.shape) != tuple(x.shape):
+        raise ValueError(
+            f"{name}: input has shape {tuple(x.shape)} but target has shape "
+            f"{tuple(t.shape)}; they must match exactly (no silent broadcasting: reshape "
+            "one, e.g. pred.reshape(-1) for an (N, 1) prediction)"
+        )
+    if not isinstance(t, Tensor):
+        if t.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: target must be numeric, got dtype {t.dtype}")
+        if t.dtype != x.dtype:
+            t = t.astype(x.dtype)  # float32 stays float32; ints become floats
+    return t
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _first_bad(values, bad):
+    """The first offending value, for an error message (only called once something is bad)."""
+    return _raw(values)[bad].reshape(-1)[0].item()
+
+
+def _check_signs(name, target):
+    """Labels must be -1 or +1 (one elementwise test, one reduction)."""
+    t = _raw(target)
+    bad = (t != 1) & (t != -1)
+    if bad.any():
+        raise ValueError(
+            f"{name}: labels must be -1 or +1, got {_first_bad(t, bad)!r}; for labels in "
+            "{0, 1} pass 2 * y - 1"
+        )
+
+
+def mse_loss(input, target, reduction="mean") -> Tensor:
+    """Mean squared error: ℓ(ŷ, y) = (ŷ - y)², reduced by ``reduction``.
+
+    Built from ops (subtract, square, mean), so the gradient is derived:
+    ∂ℓ/∂ŷ = 2 (ŷ - y), hence 2/N Σ (ŷ_i - y_i) x_i for a linear model ŷ = wᵀx with the mean.
+    (The lecture's ½ (ŷ - y)² convention would give (ŷ - y) x, without the 2.)
+    """
+    _check_reduction("mse_loss", reduction)
+    x = _float_input("mse_loss", input)
+    diff = x - _target_like("mse_loss", x, target)
+    return _reduce(diff**2, reduction)
+
+
+def l1_loss(input, target, reduction="mean") -> Tensor:
+    """Mean absolute error (MAE): ℓ(ŷ, y) = |ŷ - y|; ∂ℓ/∂ŷ = sign(ŷ - y) (0 at a tie)."""
+    _check_reduction("l1_loss", reduction)
+    x = _float_input("l1_loss", input)
+    return _reduce((x - _target_like("l1_loss", x, target)).abs(), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0) -> Tensor:
+    """Huber loss, as ``torch.nn.functional.huber_loss``: with r = ŷ - y,
+
+        ℓ = ½ r²              if |r| < δ
+        ℓ = δ (|r| - ½ δ)     otherwise.
+
+    Quadratic near 0, linear for outliers; ∂ℓ/∂ŷ = r inside, δ·sign(r) outside (continuous).
+    Built with ``where`` from ops, so the gradient is derived.
+    """
+    _check_reduction("huber_loss", reduction)
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
+    x = _float_input("huber_loss", input)
+    r = x - _target_like("huber_loss", x, target)
+    a = r.abs()
+    inside = a.data < delta  # which branch: a constant mask
+    loss = ops.where(inside, 0.5 * r**2, delta * (a - 0.5 * delta))
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(input, target, reduction="mean") -> Tensor:
+    """Binary cross-entropy on probabilities p ∈ [0, 1] and targets y ∈ [0, 1]:
+
+        ℓ(p, y) = -y log p - (1 - y) log(1 - p)      (the lecture's negative log-likelihood)
+
+    Each log is clamped at -100 as in PyTorch, so p = 0 or 1 gives a finite loss. The clamp
+    is done by clipping p (resp. 1 - p) at e^-100 *before* the log: same values, and the
+    derivative of the clipped region is exactly 0 instead of 0·∞ = nan.
+    Prefer :func:`binary_cross_entropy_with_logits` on logits: it never needs the clamp.
+    ∂ℓ/∂p = (p - y) / (p (1 - p)); through p = σ(z) this becomes p - y.
+    """
+    _check_reduction("binary_cross_entropy", reduction)
+    p = _float_input("binary_cross_entropy", input)
+    y = _target_like("binary_cross_entropy", p, target)
+    for what, v in (("input probabilities", p), ("target", y)):
+        data = _raw(v)
+        bad = ~((data >= 0) & (data <= 1))  # also catches nan
+        if bad.any():
+            raise ValueError(
+                f"binary_cross_entropy: {what} must lie in [0, 1], got {_first_bad(data, bad)!r}"
+                + ("; apply sigmoid first, or use binary_cross_entropy_with_logits on logits"
+                   if v is p else "")
+            )
+    log_p = p.clip(_P_FLOOR, None).log()  # log p, clamped at -100
+    log_1mp = (1 - p).clip(_P_FLOOR, None).log()  # log(1 - p), clamped at -100
+    return _reduce(-(y * log_p + (1 - y) * log_1mp), reduction)
+
+
+def _as_target(x, target):
+    """A Tensor or an array as it is; lists and numbers become arrays on x's device."""
+    if isinstance(target, Tensor) or (hasattr(target, "shape") and hasattr(target, "dtype")):
+        return target
+    return _xp(x.data).asarray(target)
+
+
+def _class_indices(name, target, n, k):
+    """Validate integer class indices: shape (N,), values in [0, K) (one reduction)."""
+    t = _raw(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name}: class-index target must have an integer dtype, got {t.dtype}"
+        )
+    if t.shape != (n,):
+        raise ValueError(
+            f"{name}: class-index target must have shape ({n},) for input of shape ({n}, {k}),"
+            f" got {tuple(t.shape)}"
+        )
+    bad = (t < 0) | (t >= k)
+    if bad.any():
+        raise ValueError(
+            f"{name}: class index {_first_bad(t, bad)!r} is out of range for {k} classes "
+            f"(valid: 0 to {k - 1})"
+        )
+    return t
+
+
+def _logits_2d(name, input):
+    z = _float_input(name, input)
+    if z.ndim != 2:
+        raise ValueError(
+            f"{name}: input must have shape (N, K) (N samples, K class scores), got "
+            f"{tuple(z.shape)}"
+        )
+    return z
+
+
+def nll_loss(input, target, reduction="mean") -> Tensor:
+    """Negative log-likelihood: ℓ_i = -input[i, target_i] for log-probabilities (N, K).
+
+    ``target`` holds integer class indices of shape (N,), in [0, K). With
+    ``input = log_softmax(z)`` this is the cross-entropy J(w) = -1/N Σ_i log P(y = y_i | x_i).
+    The gradient is derived: -1 at each picked entry (÷ N for the mean), 0 elsewhere.
+    """
+    _check_reduction("nll_loss", reduction)
+    logp = _logits_2d("nll_loss", input)
+    n, k = logp.shape
+    t = _class_indices("nll_loss", _as_target(logp, target), n, k)
+    picked = logp[_xp(t).arange(n), t]
+    return _reduce(-picked, reduction)
+
+
+def _softmax_any(z):
+    """softmax over the last axis of an array (fast) or a Tensor (recorded: create_graph)."""
+    if isinstance(z, Tensor):
+        return softmax(z, axis=-1)
+    e = _xp(z).exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _log_softmax_any(z):
+    if isinstance(z, Tensor):
+        return log_softmax(z, axis=-1)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - _xp(z).log(_xp(z).exp(shifted).sum(axis=-1, keepdims=True))
+
+
+class CrossEntropyWithLogits(Function):
+    """Fused, stable softmax cross-entropy on logits z (N, K).
+
+    Targets are class indices t (N,) or class probabilities Y (N, K). With the log-sum-exp
+    trick (m_i = max_k z_ik, lse_i = m_i + log Σ_k exp(z_ik - m_i)):
+
+        ℓ_i = lse_i - z_{i, t_i}                   (indices)
+        ℓ_i = Σ_k Y_ik (lse_i - z_ik)              (probabilities) = -Σ_k Y_ik log softmax_k
+
+    No exponent is ever positive, so it is finite at logits of ±1e4. Backward:
+    ∂ℓ_i/∂z_i = softmax(z_i)·Σ_k Y_ik - Y_i (= P - Y for one-hot or normalised rows),
+    ∂ℓ_i/∂Y_ik = -log softmax(z_i)_k.
+    """
+
+    op_name = "cross_entropy"
+    __slots__ = ("reduction", "n")
+    save_inputs = (0, 1)
+
+    def forward(self, z, target, reduction="mean"):
+        xp = _xp(z)
+        self.reduction = reduction
+        self.n = z.shape[0]
+        shifted = z - z.max(axis=1, keepdims=True)  # every entry <= 0
+        lse = xp.log(xp.exp(shifted).sum(axis=1))  # logsumexp(z) - max(z)
+        if target.dtype.kind in "iu":
+            picked = xp.take_along_axis(shifted, target[:, None], axis=1)[:, 0]
+            loss = lse - picked
+        else:
+            loss = (target * (lse[:, None] - shifted)).sum(axis=1)
+        if reduction == "mean":
+            return loss.sum() / self.n
+        if reduction == "sum":
+            return loss.sum()
+        return loss
+
+    # ∂ℓ/∂z = (P - Y) · g  (÷ N for the mean): the lecture's prediction error, per class
+    def backward(self, g, z, target, out):
+        need_z, need_t = self.needs_input_grad
+        g = _reduce_grad(g, self.reduction, self.n)
+        if self.reduction == "none":
+            g = g.reshape(-1, 1)  # one upstream gradient per sample (row)
+        gz = gt = None
+        t = _raw(target)
+        if need_z:
+            p = _softmax_any(z)
+            if t.dtype.kind in "iu":
+                zr = _raw(z)
+                xp = _xp(zr)
+                onehot = xp.zeros(zr.shape, dtype=zr.dtype)
+                onehot[xp.arange(zr.shape[0]), t] = 1
+                gz = (p - onehot) * g
+            else:
+                gz = (p * target.sum(axis=1, keepdims=True) - target) * g
+        if need_t:
+            gt = -_log_softmax_any(z) * g
+        return gz, gt
+
+
+def cross_entropy(input, target, reduction="mean") -> Tensor:
+    """Softmax cross-entropy on logits (fused, stable): PyTorch's ``F.cross_entropy``.
+
+    ``input``: logits of shape (N, K) (or (K,) for one sample). ``target``: integer class
+    indices of shape (N,) (any integer dtype, values in [0, K)), or class probabilities of
+    the same shape as ``input`` (floats in [0, 1], e.g. one-hot rows).
+
+    J = -1/N Σ_i Σ_k Y_ik log softmax(z_i)_k, computed with log-sum-exp so it is finite at
+    logits of ±1e4; ∂J/∂z = (softmax(z) - Y) / N, i.e. ∇_W J = Xᵀ(P - Y)/N for z = XW.
+    See :func:`cross_entropy_composed` for the unstable softmax → log → NLL version.
+    """
+    _check_reduction("cross_entropy", reduction)
+    z = _float_input("cross_entropy", input)
+    target = _as_target(z, target)
+    if z.ndim == 1:  # one unbatched sample, as PyTorch allows: (K,) with () or (K,)
+        t = target.reshape(1, -1) if target.ndim == 1 else target.reshape(1)
+        out = cross_entropy(z.reshape(1, -1), t, reduction=reduction)
+        return out.reshape(()) if reduction == "none" else out
+    z = _logits_2d("cross_entropy", z)
+    kind = _raw(target).dtype.kind
+    if kind in "iu":
+        t = _class_indices("cross_entropy", target, *z.shape)
+    elif kind == "f":
+        if tuple(target.shape) == (z.shape[0],):
+            raise TypeError(
+                f"cross_entropy: a target of shape ({z.shape[0]},) must hold integer class "
+                f"indices, got dtype {_raw(target).dtype}; pass y.astype(int), or one "
+                "probability row per sample (shape (N, K))"
+            )
+        t = _target_like("cross_entropy", z, target)
+        data = _raw(t)
+        bad = ~((data >= 0) & (data <= 1))  # also catches nan
+        if bad.any():
+            raise ValueError(
+                f"cross_entropy: target probabilities must lie in [0, 1], got "
+                f"{_first_bad(data, bad)!r}"
+            )
+    else:
+        raise TypeError(
+            f"cross_entropy: target must be integer class indices or float probabilities, "
+            f"got dtype {_raw(target).dtype}"
+        )
+    return CrossEntropyWithLogits.apply_binary(z, t, reduction=reduction)
+
+
+def cross_entropy_composed(input, target, reduction="mean") -> Tensor:
+    """Softmax, then log, then NLL: the textbook composition, *numerically fragile*.
+
+    Mathematically equal to :func:`cross_entropy` and differentiated by autodiff through
+    every step. But softmax underflows to exactly 0 for a logit far below the largest
+    (e.g. [0, 1e4]), log(0) = -inf, and the loss becomes inf with nan gradients, where the
+    fused :func:`cross_entropy` returns 1e4. This is the lecture's reason to use "CE loss
+    with logits rather than Softmax + negative log-likelihood". Kept for teaching and tests.
+    """
+    _check_reduction("cross_entropy_composed", reduction)
+    z = _logits_2d("cross_entropy_composed", input)
+    target = _as_target(z, target)
+    log_p = softmax(z, axis=-1).log()
+    if _raw(target).dtype.kind in "iu":
+        return nll_loss(log_p, target, reduction=reduction)
+    y = _target_like("cross_entropy_composed", z, target)
+    return _reduce(-(y * log_p).sum(axis=1), reduction)
+
+
+def perceptron_loss(input, target, reduction="mean") -> Tensor:
+    """The perceptron criterion: ℓ_i = max(0, -y_i s_i) for scores s = wᵀφ(x), y ∈ {-1, +1}.
+
+    J(w) = 1/N Σ_i max(0, -y_i wᵀφ(x_i)) is zero on correctly classified samples and
+    grows with the score of misclassified ones; ∇J = -1/N Σ_{i: y_i s_i < 0} y_i φ(x_i),
+    the perceptron update direction (eq. 6). (The slide's max(0, +y_i wᵀφ(x_i)) has a sign
+    typo: it would punish the correct samples.) Built from relu, whose derivative at 0 is
+    0, so a sample exactly on the boundary contributes no gradient.
+    """
+    _check_reduction("perceptron_loss", reduction)
+    s = _float_input("perceptron_loss", input)
+    _check_signs("perceptron_loss", _as_target(s, target))  # labels as given, before casting
+    y = _target_like("perceptron_loss", s, target)
+    return _reduce((-(y * s)).relu(), reduction)
+
+
+def hinge_loss(input, target, margin=1.0, reduction="mean") -> Tensor:
+    """Hinge loss (linear SVM): ℓ_i = max(0, margin - y_i s_i), labels y ∈ {-1, +1}.
+
+    Like the perceptron criterion, but a correct sample must also clear the margin;
+    ∂ℓ_i/∂s_i = -y_i where y_i s_i < margin, else 0. Built from relu (derived gradient).
+    """
+    _check_reduction("hinge_loss", reduction)
+    s = _float_input("hinge_loss", input)
+    _check_signs("hinge_loss", _as_target(s, target))  # labels as given, before casting
+    y = _target_like("hinge_loss", s, target)
+    return _reduce((margin - y * s).relu(), reduction)

@@ -1,0 +1,394 @@
+"""The losses of ``microgradlin.functional``: values, gradients, stability and bad input.
+
+Expected values are computed here with plain NumPy from each loss's formula (never by the
+code under test); gradients are checked against central finite differences in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import microgradlin as mg
+from microgradlin import functional as F
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _reduce(values, reduction):
+    if reduction == "mean":
+        return values.mean()
+    if reduction == "sum":
+        return values.sum()
+    return values
+
+
+def _np_softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _np_sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# ----------------------------------------------------------------------------- regression
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_l1_values(reduction):
+    rng = _rng()
+    pred, y = rng.standard_normal(7), rng.standard_normal(7)
+    mse = F.mse_loss(mg.tensor(pred), y, reduction=reduction)
+    l1 = F.l1_loss(mg.tensor(pred), y, reduction=reduction)
+    np.testing.assert_allclose(mse.numpy(), _reduce((pred - y) ** 2, reduction), rtol=1e-14)
+    np.testing.assert_allclose(l1.numpy(), _reduce(np.abs(pred - y), reduction), rtol=1e-14)
+
+
+@pytest.mark.parametrize("delta", [1.0, 0.5, 2.0])
+def test_huber_matches_torch_definition(delta):
+    # torch.nn.functional.huber_loss: 0.5 r² if |r| < δ else δ (|r| - δ/2), values by hand
+    r = np.array([0.0, 0.25, -0.75, 1.5, -3.0, 10.0])
+    expected = np.where(np.abs(r) < delta, 0.5 * r**2, delta * (np.abs(r) - 0.5 * delta))
+    got = F.huber_loss(mg.tensor(r), np.zeros(6), reduction="none", delta=delta)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-15)
+    # and two values worked out on paper for δ = 1: r = 0.5 -> 0.125, r = 3 -> 2.5
+    one = F.huber_loss(mg.tensor([0.5, 3.0]), [0.0, 0.0], reduction="none")
+    np.testing.assert_allclose(one.numpy(), [0.125, 2.5])
+
+
+def test_huber_gradient_is_r_inside_and_delta_sign_outside():
+    r = mg.tensor([0.3, -0.2, 2.0, -5.0], requires_grad=True)
+    F.huber_loss(r, np.zeros(4), reduction="sum", delta=1.0).backward()
+    np.testing.assert_allclose(r.grad.numpy(), [0.3, -0.2, 1.0, -1.0])
+
+
+def test_huber_rejects_bad_delta():
+    with pytest.raises(ValueError, match="delta"):
+        F.huber_loss(mg.tensor([1.0]), [0.0], delta=0.0)
+
+
+@pytest.mark.parametrize("loss", [F.mse_loss, F.l1_loss, F.huber_loss])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_regression_losses_gradcheck(loss, reduction):
+    rng = _rng(1)
+    # residuals kept away from 0 and from ±δ, where l1 and huber have kinks
+    pred = mg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    r = rng.choice([-1, 1], (4, 3)) * rng.uniform(0.1, 0.8, (4, 3))
+    r[0] += np.sign(r[0]) * 1.5  # some residuals beyond δ = 1
+    target = mg.tensor(pred.numpy() - r, requires_grad=True)
+    assert mg.gradcheck(lambda p, t: loss(p, t, reduction=reduction), (pred, target))
+
+
+def test_mse_gradient_formula():
+    # d/dŷ mean (ŷ - y)² = 2 (ŷ - y) / N
+    rng = _rng(2)
+    pred, y = rng.standard_normal(5), rng.standard_normal(5)
+    p = mg.tensor(pred, requires_grad=True)
+    F.mse_loss(p, y).backward()
+    np.testing.assert_allclose(p.grad.numpy(), 2 * (pred - y) / 5, rtol=1e-14)
+
+
+# ----------------------------------------------------------------------------- binary
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_values(reduction):
+    rng = _rng(3)
+    p, y = rng.uniform(0.05, 0.95, 6), rng.uniform(0, 1, 6)
+    got = F.binary_cross_entropy(mg.tensor(p), y, reduction=reduction)
+    expected = -y * np.log(p) - (1 - y) * np.log(1 - p)
+    np.testing.assert_allclose(got.numpy(), _reduce(expected, reduction), rtol=1e-14)
+
+
+def test_binary_cross_entropy_clamps_log_at_minus_100_like_pytorch():
+    p = mg.tensor([0.0, 1.0, 0.0, 1.0], requires_grad=True)
+    y = np.array([1.0, 0.0, 0.0, 1.0])
+    loss = F.binary_cross_entropy(p, y, reduction="none")
+    # -log(0) clamped to 100; a certain, correct prediction costs exactly 0
+    np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, 0.0, 0.0], rtol=1e-12)
+    loss.sum().backward()
+    assert np.isfinite(p.grad.numpy()).all()
+
+
+def test_binary_cross_entropy_gradcheck_and_formula():
+    rng = _rng(4)
+    p = mg.tensor(rng.uniform(0.1, 0.9, 5), requires_grad=True)
+    y = mg.tensor(rng.uniform(0, 1, 5), requires_grad=True)
+    assert mg.gradcheck(lambda a, b: F.binary_cross_entropy(a, b), (p, y))
+    # ∂ℓ/∂p = (p - y) / (p (1 - p)), ÷ N for the mean
+    F.binary_cross_entropy(p, y.detach()).backward()
+    pv, yv = p.numpy(), y.numpy()
+    np.testing.assert_allclose(p.grad.numpy(), (pv - yv) / (pv * (1 - pv)) / 5, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.25, np.nan])
+def test_binary_cross_entropy_refuses_probabilities_outside_unit_interval(bad):
+    p = np.array([0.2, bad, 0.7])
+    with pytest.raises(ValueError, match=r"binary_cross_entropy.*\[0, 1\]") as info:
+        F.binary_cross_entropy(mg.tensor(p), np.array([0.0, 1.0, 1.0]))
+    assert str(bad) in str(info.value)
+    with pytest.raises(ValueError, match="target") as info:
+        F.binary_cross_entropy(mg.tensor([0.5, 0.5, 0.5]), p)
+    assert str(bad) in str(info.value)
+
+
+def test_binary_cross_entropy_with_logits_matches_probability_form():
+    rng = _rng(5)
+    z, y = rng.standard_normal(8) * 3, rng.integers(0, 2, 8).astype(float)
+    a = F.binary_cross_entropy_with_logits(mg.tensor(z), y, reduction="none")
+    b = F.binary_cross_entropy(mg.tensor(_np_sigmoid(z)), y, reduction="none")
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+
+
+def test_binary_cross_entropy_with_logits_stable_at_1e4():
+    z = mg.tensor([1e4, -1e4, 1e4, -1e4], requires_grad=True)
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    loss = F.binary_cross_entropy_with_logits(z, y, reduction="none")
+    # max(z, 0) - z y + log1p(exp(-|z|)): wrong by 1e4 costs 1e4, right costs 0
+    np.testing.assert_allclose(loss.numpy(), [1e4, 1e4, 0.0, 0.0])
+    loss.sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), [1.0, -1.0, 0.0, 0.0])  # σ(z) - y
+
+
+def test_binary_cross_entropy_with_logits_backward_equals_composed_gradient():
+    # the fused backward σ(z) - y equals the gradient autodiff derives through σ then BCE
+    rng = _rng(6)
+    zv, y = rng.standard_normal(6) * 2, rng.uniform(0, 1, 6)
+    z1 = mg.tensor(zv, requires_grad=True)
+    z2 = mg.tensor(zv, requires_grad=True)
+    F.binary_cross_entropy_with_logits(z1, y).backward()
+    F.binary_cross_entropy(mg.sigmoid(z2), y).backward()
+    np.testing.assert_allclose(z1.grad.numpy(), z2.grad.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(z1.grad.numpy(), (_np_sigmoid(zv) - y) / 6, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- multi-class
+def _class_data(seed=7, n=5, k=4):
+    rng = _rng(seed)
+    return rng.standard_normal((n, k)) * 2, rng.integers(0, k, n)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_values_indices_and_probabilities(reduction):
+    z, t = _class_data()
+    expected = -np.log(_np_softmax(z)[np.arange(5), t])
+    by_index = F.cross_entropy(mg.tensor(z), t, reduction=reduction)
+    by_onehot = F.cross_entropy(mg.tensor(z), np.eye(4)[t], reduction=reduction)
+    np.testing.assert_allclose(by_index.numpy(), _reduce(expected, reduction), rtol=1e-13)
+    np.testing.assert_allclose(by_onehot.numpy(), _reduce(expected, reduction), rtol=1e-13)
+
+
+def test_cross_entropy_soft_targets():
+    z, _ = _class_data()
+    Y = _rng(8).dirichlet(np.ones(4), 5)
+    expected = -(Y * np.log(_np_softmax(z))).sum(axis=1).mean()
+    np.testing.assert_allclose(F.cross_entropy(mg.tensor(z), Y).item(), expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32, np.int64])
+def test_cross_entropy_accepts_any_integer_dtype(dtype):
+    z, t = _class_data()
+    ref = F.cross_entropy(mg.tensor(z), t.astype(np.int64)).item()
+    assert F.cross_entropy(mg.tensor(z), t.astype(dtype)).item() == ref
+    assert F.cross_entropy(mg.tensor(z), mg.tensor(t.astype(dtype))).item() == ref
+
+
+def test_cross_entropy_unbatched_sample():
+    z = np.array([1.0, 2.0, 0.5])
+    expected = -np.log(_np_softmax(z)[1])
+    np.testing.assert_allclose(F.cross_entropy(mg.tensor(z), 1).item(), expected, rtol=1e-14)
+    none = F.cross_entropy(mg.tensor(z), 1, reduction="none")
+    assert none.shape == ()
+    np.testing.assert_allclose(
+        F.cross_entropy(mg.tensor(z), np.array([0.0, 1.0, 0.0])).item(), expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_gradcheck(reduction):
+    z, t = _class_data(9)
+    zt = mg.tensor(z, requires_grad=True)
+    assert mg.gradcheck(lambda a: F.cross_entropy(a, t, reduction=reduction), zt)
+    Y = mg.tensor(_rng(10).dirichlet(np.ones(4), 5), requires_grad=True)
+    assert mg.gradcheck(lambda a, b: F.cross_entropy(a, b, reduction=reduction), (zt, Y))
+
+
+def test_cross_entropy_fused_backward_equals_composed_and_formula():
+    # slide "Softmax vs. CE loss": the fused op's hand-written backward (P - Y)/N must equal
+    # what autodiff derives through softmax -> log -> NLL
+    z, t = _class_data(11, n=6, k=3)
+    fused = mg.tensor(z, requires_grad=True)
+    composed = mg.tensor(z, requires_grad=True)
+    F.cross_entropy(fused, t).backward()
+    F.cross_entropy_composed(composed, t).backward()
+    np.testing.assert_allclose(fused.grad.numpy(), composed.grad.numpy(), rtol=1e-12,
+                               atol=1e-16)
+    formula = (_np_softmax(z) - np.eye(3)[t]) / 6
+    np.testing.assert_allclose(fused.grad.numpy(), formula, rtol=1e-12, atol=1e-16)
+
+
+def test_cross_entropy_double_backward_matches_composed():
+    # create_graph works through the fused backward: same Hessian as the composed ops
+    rng = _rng(12)
+    X, t = rng.standard_normal((7, 3)), rng.integers(0, 4, 7)
+    w = rng.standard_normal(12)
+    H_fused = mg.hessian(lambda v: F.cross_entropy(X @ v.reshape(4, 3).T, t), w)
+    H_comp = mg.hessian(lambda v: F.cross_entropy_composed(X @ v.reshape(4, 3).T, t), w)
+    np.testing.assert_allclose(H_fused.numpy(), H_comp.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_composed_cross_entropy_breaks_where_fused_does_not():
+    # logits 1e4 apart: softmax underflows to exactly 0 for the true class, log(0) = -inf
+    z = np.array([[0.0, 1e4], [-1e4, 1e4]])
+    t = np.array([0, 0])
+    composed = mg.tensor(z, requires_grad=True)
+    with np.errstate(all="ignore"):
+        loss_c = F.cross_entropy_composed(composed, t)
+        loss_c.backward()
+    assert not np.isfinite(loss_c.item())
+    assert not np.isfinite(composed.grad.numpy()).all()
+
+    fused = mg.tensor(z, requires_grad=True)
+    loss_f = F.cross_entropy(fused, t)
+    loss_f.backward()
+    # -log softmax_0 = logsumexp(z) - z_0 = 1e4 and 2e4 (exactly, up to rounding)
+    np.testing.assert_allclose(loss_f.item(), (1e4 + 2e4) / 2)
+    np.testing.assert_allclose(fused.grad.numpy(), [[-0.5, 0.5], [-0.5, 0.5]])
+
+
+@pytest.mark.parametrize("scale", [1e4, -1e4])
+def test_cross_entropy_finite_at_huge_logits(scale):
+    rng = _rng(13)
+    z = mg.tensor(rng.choice([-1.0, 1.0], (4, 5)) * scale, requires_grad=True)
+    for target in (rng.integers(0, 5, 4), rng.dirichlet(np.ones(5), 4)):
+        loss = F.cross_entropy(z, target)
+        loss.backward()
+        assert np.isfinite(loss.item()) and np.isfinite(z.grad.numpy()).all()
+        z.grad = None
+
+
+def test_nll_loss_picks_the_log_probability_of_the_target():
+    z, t = _class_data(14)
+    logp = np.log(_np_softmax(z))
+    got = F.nll_loss(mg.tensor(logp), t, reduction="none")
+    np.testing.assert_allclose(got.numpy(), -logp[np.arange(5), t], rtol=1e-15)
+    via_log_softmax = F.nll_loss(F.log_softmax(mg.tensor(z)), t)
+    np.testing.assert_allclose(via_log_softmax.item(), F.cross_entropy(mg.tensor(z), t).item(),
+                               rtol=1e-14)
+    lp = mg.tensor(logp, requires_grad=True)
+    assert mg.gradcheck(lambda a: F.nll_loss(a, t), lp)
+
+
+# ----------------------------------------------------------------------------- margins
+def test_perceptron_and_hinge_values():
+    s = np.array([2.0, -0.5, 0.3, -3.0])
+    y = np.array([1, 1, -1, -1])
+    perc = F.perceptron_loss(mg.tensor(s), y, reduction="none")
+    hinge = F.hinge_loss(mg.tensor(s), y, reduction="none")
+    np.testing.assert_allclose(perc.numpy(), [0.0, 0.5, 0.3, 0.0])  # max(0, -y s)
+    np.testing.assert_allclose(hinge.numpy(), [0.0, 1.5, 1.3, 0.0])  # max(0, 1 - y s)
+    np.testing.assert_allclose(F.hinge_loss(mg.tensor(s), y, margin=3.0).item(),
+                               np.mean([1.0, 3.5, 3.3, 0.0]))
+
+
+@pytest.mark.parametrize("loss", [F.perceptron_loss, F.hinge_loss])
+def test_margin_losses_gradcheck(loss):
+    rng = _rng(15)
+    s = mg.tensor(rng.uniform(0.2, 0.8, 6) * rng.choice([-1, 1], 6) + 0.05, requires_grad=True)
+    y = rng.choice([-1, 1], 6)
+    assert mg.gradcheck(lambda a: loss(a, y, reduction="sum"), s)
+
+
+@pytest.mark.parametrize("loss", [F.perceptron_loss, F.hinge_loss])
+@pytest.mark.parametrize("bad", [0, 2])
+def test_margin_losses_refuse_labels_outside_plus_minus_one(loss, bad):
+    with pytest.raises(ValueError, match=rf"-1 or \+1, got {bad}"):
+        loss(mg.tensor([0.5, -0.5, 1.0]), np.array([1, -1, bad]))
+
+
+# ----------------------------------------------------------------------------- bad input
+ELEMENTWISE = [F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy,
+               F.binary_cross_entropy_with_logits, F.perceptron_loss, F.hinge_loss]
+
+
+@pytest.mark.parametrize("loss", ELEMENTWISE)
+def test_losses_refuse_silent_broadcasting(loss):
+    pred = mg.tensor(np.full((4, 1), 0.5))  # (N, 1) against (N,) would broadcast to (N, N)
+    with pytest.raises(ValueError, match=r"\(4, 1\).*\(4,\)"):
+        loss(pred, np.ones(4))
+
+
+@pytest.mark.parametrize("loss", [F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy,
+                                  F.perceptron_loss, F.hinge_loss, F.cross_entropy])
+def test_losses_refuse_unknown_reduction(loss):
+    with pytest.raises(ValueError, match="reduction"):
+        loss(mg.tensor([[0.5, 0.5]]), np.array([[1.0, 0.0]]), reduction="average")
+
+
+def test_cross_entropy_refuses_bad_targets():
+    z = mg.tensor(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="class index 4 is out of range for 4 classes"):
+        F.cross_entropy(z, np.array([0, 4, 1]))
+    with pytest.raises(ValueError, match="class index -1"):
+        F.cross_entropy(z, np.array([0, -1, 1]))
+    with pytest.raises(TypeError, match="integer class indices"):
+        F.cross_entropy(z, np.array([0.0, 1.0, 2.0]))  # float labels of shape (N,)
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        F.cross_entropy(z, np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"\(3, 4\).*\(3, 3\)"):
+        F.cross_entropy(z, np.full((3, 3), 1 / 3))
+    with pytest.raises(ValueError, match=r"\[0, 1\], got 2.0"):
+        F.cross_entropy(z, np.array([[2.0, -1.0, 0.0, 0.0]] * 3))
+    with pytest.raises(ValueError, match=r"\(N, K\)"):
+        F.cross_entropy(mg.tensor(np.zeros((2, 3, 4))), np.zeros((2,), dtype=int))
+    with pytest.raises(ValueError, match="class index 7"):
+        F.nll_loss(z, np.array([7, 0, 0]))
+
+
+def test_losses_refuse_integer_input():
+    with pytest.raises(TypeError, match="mse_loss: input must be floating point"):
+        F.mse_loss(np.array([1, 2]), np.array([1, 2]))
+
+
+# ----------------------------------------------------------------------------- dtypes
+@pytest.mark.parametrize("name", ["mse", "l1", "huber", "bce", "perceptron", "hinge", "ce",
+                                  "ce_probs", "nll"])
+def test_float32_stays_float32(name):
+    rng = _rng(16)
+    if name in ("ce", "ce_probs", "nll"):
+        x = mg.tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
+        t = rng.integers(0, 3, 4)
+        call = {"ce": lambda: F.cross_entropy(x, t),
+                "ce_probs": lambda: F.cross_entropy(x, np.eye(3)[t]),  # float64 target
+                "nll": lambda: F.nll_loss(x, t)}[name]
+    else:
+        x = mg.tensor(rng.uniform(0.1, 0.9, 4).astype(np.float32), requires_grad=True)
+        y01, ypm = np.array([0.0, 1.0, 1.0, 0.0]), np.array([1, -1, 1, -1])
+        call = {"mse": lambda: F.mse_loss(x, y01), "l1": lambda: F.l1_loss(x, y01),
+                "huber": lambda: F.huber_loss(x, y01),
+                "bce": lambda: F.binary_cross_entropy(x, y01),
+                "perceptron": lambda: F.perceptron_loss(x, ypm),
+                "hinge": lambda: F.hinge_loss(x, ypm)}[name]
+    loss = call()
+    loss.backward()
+    assert loss.dtype == np.float32
+    assert x.grad.dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- properties
+@given(n=st.integers(1, 6), k=st.integers(2, 6), scale=st.floats(0.1, 30.0),
+       seed=st.integers(0, 2**32 - 1), reduction=st.sampled_from(REDUCTIONS))
+def test_fused_and_composed_cross_entropy_agree_on_moderate_logits(n, k, scale, seed,
+                                                                   reduction):
+    rng = np.random.default_rng(seed)
+    z, t = rng.standard_normal((n, k)) * scale, rng.integers(0, k, n)
+    a = mg.tensor(z, requires_grad=True)
+    b = mg.tensor(z, requires_grad=True)
+    la, lb = F.cross_entropy(a, t, reduction=reduction), F.cross_entropy_composed(
+        b, t, reduction=reduction)
+    np.testing.assert_allclose(la.numpy(), lb.numpy(), rtol=1e-9, atol=1e-12)
+    la.sum().backward()
+    lb.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-12)
