@@ -378,6 +378,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     counts = _count_consumers(buffers)
     ready = [node for node in buffers if counts[node] == 0]
     owned = set()  # nodes whose buffer we allocated ourselves: safe to add into in place
+    given = set()  # ids of arrays handed to leaves as their new .grad in this pass
     global _grad_enabled
     prev_mode = _grad_enabled
     _grad_enabled = create_graph  # the backward pass is recorded only with create_graph
@@ -416,7 +417,11 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                     gi = gi.astype(dtype)
                 if parent.__class__ is Tensor:
                     if capture is None and parent._grad is None and not create_graph:
-                        parent._grad = _make(_fresh(gi), None, False, [0])
+                        gi = _fresh(gi)
+                        if id(gi) in given:  # one array reached two leaves (e.g. a + b)
+                            gi = gi.copy()
+                        given.add(id(gi))
+                        parent._grad = _make(gi, None, False, [0])
                         parent._grad_owned = False  # gi may be shared: never write into it
                     else:
                         _deliver_to_leaf(parent, gi, capture, create_graph)
@@ -460,8 +465,8 @@ def _deliver_to_leaf(leaf, g, capture, create_graph):
 
 def _retained_grad(node, g, create_graph):
     tensor = node.retained()
-    if tensor is not None:
-        _accumulate_leaf(tensor, g, create_graph)
+    if tensor is not None:  # a copy: g itself flows on to the inputs' gradients
+        _accumulate_leaf(tensor, g if isinstance(g, Tensor) else g.copy(), create_graph)
 
 
 def _collect(capture, inputs, allow_unused):
