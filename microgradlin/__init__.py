@@ -30,6 +30,11 @@ from .ops import (
     tanh,
     where,
 )
+from . import functional, models, optim, data  # noqa: E402  (the layers above the core)
+from .checkpoint import load, save  # noqa: E402
+from .train import fit  # noqa: E402
+from . import viz, plot  # noqa: E402  (graphviz / matplotlib are imported only when used)
+from .viz import trace_backward  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -42,4 +47,6 @@ __all__ = [
     "maximum", "minimum", "where", "concatenate", "stack",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "logsumexp",
     "float16", "float32", "float64", "int32", "int64", "bool", "backend", "cuda",
+    "functional", "models", "optim", "data", "viz", "plot", "fit", "save", "load",
+    "trace_backward",
 ]

@@ -64,7 +64,8 @@ class Module:
         for name, p in params.items():
             if name not in state:
                 continue
-            value = np.asarray(backend.to_numpy(getattr(state[name], "data", state[name])))
+            value = state[name]
+            value = np.asarray(backend.to_numpy(value.data if isinstance(value, Tensor) else value))
             if value.shape != tuple(p.shape):
                 raise ValueError(
                     f"load_state_dict for {type(self).__name__}: {name!r} has shape "

@@ -1,0 +1,194 @@
+"""Step-size schedules ε_t: callables ``schedule(t) -> lr`` for t = 0, 1, 2, ...
+
+The lecture's convergence condition for (stochastic) gradient descent is Robbins–Monro's:
+
+    Σ_t ε_t = ∞   (steps never get too small to reach the minimum from anywhere)
+    Σ_t ε_t² < ∞  (steps shrink fast enough to average the gradient noise away)
+
+Each schedule states in its docstring, and in its attributes ``sum_diverges`` (Σε = ∞),
+``sum_of_squares_converges`` (Σε² < ∞) and ``robbins_monro`` (both), whether it meets them.
+Only :class:`InverseTime` (with 1/2 < power ≤ 1) does; the others are what practitioners use
+with a fixed budget of steps, where "∞" never comes.
+
+Use one with :func:`microgradlin.fit` (``schedule=InverseTime(0.1, tau=100)``), or drive an
+optimizer by hand with :class:`LRScheduler`::
+
+    sched = LRScheduler(opt, Cosine(0.1, total_steps=1000))
+    for ...:
+        ...; opt.step(); sched.step()
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["Schedule", "Constant", "InverseTime", "StepDecay", "Exponential", "Cosine",
+           "LRScheduler"]
+
+
+def _positive(name, value, who, allow_zero=False):
+    value = float(value)
+    ok = value >= 0 if allow_zero else value > 0
+    if not (ok and math.isfinite(value)):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{who}: {name} must be a finite number {bound}, got {value!r}")
+    return value
+
+
+class Schedule:
+    """Base class: ``schedule(t)`` returns the learning rate (a Python float) at step t ≥ 0."""
+
+    sum_diverges: bool = False
+    sum_of_squares_converges: bool = False
+
+    @property
+    def robbins_monro(self) -> bool:
+        """True when Σ ε_t = ∞ and Σ ε_t² < ∞ (the lecture's convergence condition)."""
+        return self.sum_diverges and self.sum_of_squares_converges
+
+    def __call__(self, t) -> float:
+        t = int(t)
+        if t < 0:
+            raise ValueError(f"{type(self).__name__}: step t must be >= 0, got {t}")
+        return float(self.lr_at(t))
+
+    def lr_at(self, t: int) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self):
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({fields})"
+
+
+class Constant(Schedule):
+    """ε_t = ε₀.
+
+    Σε = ∞ but Σε² = ∞ too: **not** Robbins–Monro. Batch gradient descent converges with a
+    constant ε < 2/λ_max(H); SGD and minibatch GD only reach a neighbourhood of the minimum
+    whose size grows with ε (the gradient noise never averages out).
+    """
+
+    def __init__(self, lr: float):
+        self.lr = _positive("lr", lr, "Constant", allow_zero=True)
+        self.sum_diverges = self.lr > 0
+        self.sum_of_squares_converges = self.lr == 0  # only the useless ε = 0
+
+    def lr_at(self, t):
+        return self.lr
+
+
+class InverseTime(Schedule):
+    """ε_t = ε₀ / (1 + t/τ)^p   (``power`` p = 1 by default: ε₀/(1 + t/τ)).
+
+    Robbins–Monro exactly when 1/2 < p ≤ 1: Σ 1/t^p diverges for p ≤ 1, and Σ 1/t^{2p}
+    converges for p > 1/2. With p = 1 (the classic choice), ε stays near ε₀ for the first
+    ~τ steps, then decays like ε₀τ/t.
+    """
+
+    def __init__(self, lr: float, tau: float = 1.0, power: float = 1.0):
+        self.lr = _positive("lr", lr, "InverseTime")
+        self.tau = _positive("tau", tau, "InverseTime")
+        self.power = _positive("power", power, "InverseTime")
+        self.sum_diverges = self.power <= 1.0
+        self.sum_of_squares_converges = self.power > 0.5
+
+    def lr_at(self, t):
+        return self.lr / (1.0 + t / self.tau) ** self.power
+
+
+class StepDecay(Schedule):
+    """ε_t = ε₀ · γ^⌊t / s⌋: multiply by γ every s = ``step_size`` steps (PyTorch's StepLR).
+
+    For γ < 1 the sum is geometric, Σε = ε₀ s / (1 - γ) < ∞: **not** Robbins–Monro (the steps
+    die out before a far-away minimum is reached). γ = 1 is the constant schedule.
+    """
+
+    def __init__(self, lr: float, step_size: int, gamma: float = 0.1):
+        self.lr = _positive("lr", lr, "StepDecay")
+        self.step_size = int(step_size)
+        if self.step_size < 1:
+            raise ValueError(f"StepDecay: step_size must be >= 1, got {step_size!r}")
+        self.gamma = _positive("gamma", gamma, "StepDecay")
+        if self.gamma > 1:
+            raise ValueError(f"StepDecay: gamma must be in (0, 1], got {gamma!r}")
+        self.sum_diverges = self.gamma == 1.0
+        self.sum_of_squares_converges = self.gamma < 1.0
+
+    def lr_at(self, t):
+        return self.lr * self.gamma ** (t // self.step_size)
+
+
+class Exponential(Schedule):
+    """ε_t = ε₀ · γ^t (PyTorch's ExponentialLR).
+
+    For γ < 1, Σε = ε₀ / (1 - γ) < ∞ and Σε² = ε₀² / (1 - γ²) < ∞: **not** Robbins–Monro.
+    """
+
+    def __init__(self, lr: float, gamma: float):
+        self.lr = _positive("lr", lr, "Exponential")
+        self.gamma = _positive("gamma", gamma, "Exponential")
+        if self.gamma > 1:
+            raise ValueError(f"Exponential: gamma must be in (0, 1], got {gamma!r}")
+        self.sum_diverges = self.gamma == 1.0
+        self.sum_of_squares_converges = self.gamma < 1.0
+
+    def lr_at(self, t):
+        return self.lr * self.gamma**t
+
+
+class Cosine(Schedule):
+    """ε_t = ε_min + (ε₀ - ε_min) · (1 + cos(π t / T)) / 2 for t ≤ T, then ε_min
+    (PyTorch's CosineAnnealingLR for one half-period; T = ``total_steps``).
+
+    A finite horizon: with ε_min = 0 both Σε and Σε² are finite, with ε_min > 0 both are
+    infinite, so it is **never** Robbins–Monro. Popular because it spends the budget well.
+    """
+
+    def __init__(self, lr: float, total_steps: int, lr_min: float = 0.0):
+        self.lr = _positive("lr", lr, "Cosine")
+        self.total_steps = int(total_steps)
+        if self.total_steps < 1:
+            raise ValueError(f"Cosine: total_steps must be >= 1, got {total_steps!r}")
+        self.lr_min = _positive("lr_min", lr_min, "Cosine", allow_zero=True)
+        if self.lr_min > self.lr:
+            raise ValueError(f"Cosine: lr_min ({lr_min}) must not exceed lr ({lr})")
+        self.sum_diverges = self.lr_min > 0
+        self.sum_of_squares_converges = self.lr_min == 0
+
+    def lr_at(self, t):
+        if t >= self.total_steps:
+            return self.lr_min
+        cos = math.cos(math.pi * t / self.total_steps)
+        return self.lr_min + (self.lr - self.lr_min) * (1.0 + cos) / 2.0
+
+
+class LRScheduler:
+    """Drive an optimizer's learning rate with a schedule, PyTorch-style.
+
+    On construction the optimizer's lr is set to ``schedule(0)``; each ``step()`` (call it
+    after ``optimizer.step()``) advances t by one and sets ``optimizer.lr = schedule(t)``.
+    """
+
+    def __init__(self, optimizer, schedule):
+        if not callable(schedule):
+            raise TypeError(f"LRScheduler: schedule must be callable t -> lr, got "
+                            f"{type(schedule).__name__}")
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.t = 0
+        optimizer.lr = schedule(0)
+
+    def step(self) -> None:
+        self.t += 1
+        self.optimizer.lr = self.schedule(self.t)
+
+    def get_last_lr(self) -> float:
+        return self.optimizer.lr
+
+    def state_dict(self) -> dict:
+        return {"t": self.t}
+
+    def load_state_dict(self, state: dict) -> None:
+        t = state["t"]
+        self.t = int(t.item() if hasattr(t, "item") else t)
+        self.optimizer.lr = self.schedule(self.t)
