@@ -134,6 +134,7 @@ class Function:
     save_inputs: tuple = ()
     save_output: bool = False
     is_view: bool = False  # output may share memory with input 0 (shares its version counter)
+    torch_promotion: bool = False  # elementwise arithmetic: a float operand's dtype wins
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -142,6 +143,8 @@ class Function:
             return cls.apply_unary(inputs[0], **params)
         fn = _new(cls)
         datas = [a.data if a.__class__ is Tensor else a for a in inputs]
+        if cls.torch_promotion and len(datas) == 2:  # maximum, minimum
+            datas = list(_promote_like_torch(*datas))
         if backend.multi_device:
             _check_same_device(cls, inputs, datas)
         try:
@@ -216,6 +219,10 @@ class Function:
         y_is_t = y.__class__ is Tensor
         xd = x.data if x_is_t else x
         yd = y.data if y_is_t else y
+        if (cls.torch_promotion and xd.__class__ not in _PY_NUMBERS
+                and yd.__class__ not in _PY_NUMBERS  # Python numbers are weak in NumPy already
+                and (xd.__class__ is not yd.__class__ or xd.dtype is not yd.dtype)):
+            xd, yd = _promote_like_torch(xd, yd)
         if backend.multi_device:
             _check_same_device(cls, (x, y), (xd, yd))
         try:
@@ -258,6 +265,34 @@ class Function:
 
     def backward(self, grad, *saved):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+_PY_NUMBERS = (float, int, bool)
+
+
+def _float_dtype(d):
+    dtype = getattr(d, "dtype", None)
+    return dtype if dtype is not None and dtype.kind == "f" and d.ndim > 0 else None
+
+
+def _promote_like_torch(xd, yd):
+    """PyTorch's promotion where NumPy 2's differs: an n-d float array keeps its dtype against
+    NumPy scalars, 0-d arrays and integer/bool operands (float32 stays float32)."""
+    fx, fy = _float_dtype(xd), _float_dtype(yd)
+    if fx is not None and fy is None:
+        return xd, _weak(yd, fx)
+    if fy is not None and fx is None:
+        return _weak(xd, fy), yd
+    return xd, yd
+
+
+def _weak(v, float_dtype):
+    dtype = getattr(v, "dtype", None)
+    if dtype is None or dtype == float_dtype:
+        return v  # Python numbers are weak in NumPy 2 already
+    if dtype.kind in "biuf" and (v.ndim == 0 or dtype.kind != "f"):
+        return v.astype(float_dtype)
+    return v
 
 
 def _describe(x) -> str:
@@ -347,8 +382,8 @@ def _as_tensor_values(node, saved):
             values.append(Tensor._make(v, node, True, [0]))
         else:
             p = parents[i]
-            if p is None:
-                values.append(Tensor._make(v, None, False, [0]))
+            if p is None:  # a constant; a Python number stays one (a Tensor needs an array)
+                values.append(Tensor._make(v, None, False, [0]) if hasattr(v, "ndim") else v)
             elif p.__class__ is Tensor:
                 values.append(p)  # the leaf itself
             else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import backend
@@ -20,7 +22,7 @@ def tensor(data, dtype=None, requires_grad=False, name=None, device=None) -> Ten
 
 
 def _filled(fill, shape, dtype, requires_grad, device, name):
-    if isinstance(shape, int):
+    if isinstance(shape, numbers.Integral):  # also np.int64, e.g. mg.zeros(mask.sum())
         shape = (shape,)
     data = np.full(tuple(shape), fill, dtype=np.float64 if dtype is None else dtype)
     if device is not None and backend.parse_device(device) != "cpu":
@@ -34,13 +36,13 @@ def _filled(fill, shape, dtype, requires_grad, device, name):
 
 def zeros(*shape, dtype=None, requires_grad=False, device=None, name=None) -> Tensor:
     """A tensor of zeros (float64 unless ``dtype`` is given)."""
-    shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+    shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], numbers.Integral) else shape
     return _filled(0, shape, dtype, requires_grad, device, name)
 
 
 def ones(*shape, dtype=None, requires_grad=False, device=None, name=None) -> Tensor:
     """A tensor of ones (float64 unless ``dtype`` is given)."""
-    shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+    shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], numbers.Integral) else shape
     return _filled(1, shape, dtype, requires_grad, device, name)
 
 

@@ -7,7 +7,6 @@ import numpy as np
 
 from . import backend
 from .autograd import grad as _grad
-from .autograd import no_grad
 from .tensor import Tensor
 
 
@@ -67,9 +66,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                 in_idx = np.unravel_index(col, x.shape) if x.ndim else ()
                 label = f"input {i}" + (f" ({x.name!r})" if x.name else "")
                 message = (
-                    f"gradcheck failed for {label}, output {k}: d output{list(out_idx)} / "
-                    f"d input{list(in_idx)} is {analytic[row, col]!r} by autodiff but "
-                    f"{numerical[row, col]!r} by central differences (eps={eps}); "
+                    f"gradcheck failed for {label}, output {k}: d output{_index(out_idx)} / "
+                    f"d input{_index(in_idx)} is {float(analytic[row, col])!r} by autodiff "
+                    f"but {float(numerical[row, col])!r} by central differences (eps={eps}); "
                     f"{int(bad.sum())} of {bad.size} Jacobian entries disagree beyond "
                     f"atol={atol}, rtol={rtol}; worst absolute error {float(err.max()):.3e}"
                 )
@@ -79,10 +78,19 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     return True
 
 
+def _index(idx) -> str:
+    """``[1, 2]`` (plain ints, not NumPy 2's ``np.int64(1)`` reprs) for a message."""
+    return str([int(i) for i in idx])
+
+
 def _analytic_jacobian(y, x):
     """Rows: output elements; columns: input elements (one backward pass per output)."""
     xp = backend.get_array_module(y.data)
     jac = np.zeros((max(y.data.size, 1), max(x.data.size, 1)))
+    if not y.requires_grad:
+        # no graph behind y: autodiff says it does not depend on x (e.g. the gradient of a
+        # linear function, checked for second derivatives); the numbers must agree
+        return jac
     for row in range(y.data.size):
         seed = xp.zeros(y.data.size, dtype=y.dtype)
         seed[row] = 1
@@ -97,15 +105,16 @@ def _numerical_jacobian(fn, inputs, i, k, eps):
     x = inputs[i]
     flat = x.data.reshape(-1)  # a view: perturbs x in place
     columns = []
-    with no_grad():
-        for j in range(flat.size):
-            original = flat[j].item()
-            flat[j] = original + eps
-            plus = backend.to_numpy(_as_outputs(fn(*inputs))[k].data).astype(np.float64)
-            flat[j] = original - eps
-            minus = backend.to_numpy(_as_outputs(fn(*inputs))[k].data).astype(np.float64)
-            flat[j] = original
-            columns.append(((plus - minus) / (2 * eps)).reshape(-1))
+    # Grad mode is left as it is (not no_grad): fn may itself differentiate, e.g.
+    # fn = lambda x: mg.grad(f(x), x, create_graph=True)[0] checks second derivatives.
+    for j in range(flat.size):
+        original = flat[j].item()
+        flat[j] = original + eps
+        plus = backend.to_numpy(_as_outputs(fn(*inputs))[k].data).astype(np.float64)
+        flat[j] = original - eps
+        minus = backend.to_numpy(_as_outputs(fn(*inputs))[k].data).astype(np.float64)
+        flat[j] = original
+        columns.append(((plus - minus) / (2 * eps)).reshape(-1))
     return np.stack(columns, axis=1) if columns else np.zeros((1, 0))
 
 

@@ -109,6 +109,8 @@ def _is_number(v):
 class Add(Function):
     """x + y."""
 
+    torch_promotion = True
+
     def forward(self, x, y):
         return x + y
 
@@ -120,6 +122,8 @@ class Add(Function):
 class Sub(Function):
     """x - y."""
 
+    torch_promotion = True
+
     def forward(self, x, y):
         return x - y
 
@@ -130,6 +134,8 @@ class Sub(Function):
 
 class Mul(Function):
     """x * y (elementwise)."""
+
+    torch_promotion = True
 
     save_inputs = (0, 1)
 
@@ -144,6 +150,8 @@ class Mul(Function):
 
 class Div(Function):
     """x / y (true division)."""
+
+    torch_promotion = True
 
     save_inputs = (1,)
     save_output = True
@@ -171,6 +179,8 @@ class Neg(Function):
 class Pow(Function):
     """x ** p, for a number or tensor exponent (and a number or tensor base)."""
 
+    torch_promotion = True
+
     save_inputs = (0, 1)
     save_output = True
 
@@ -184,8 +194,9 @@ class Pow(Function):
         if need_x:
             if _is_number(p):
                 gx = g * 0.0 if p == 0 else (g * (2 * x) if p == 2 else g * p * x ** (p - 1))
-            else:
-                gx = g * p * x ** (p - 1)
+            else:  # at x = p = 0 the exponent is 0, not -1: gradient 0 (as PyTorch), not 0·inf
+                at_zero = (_raw(p) == 0) & (_raw(x) == 0)
+                gx = g * p * x ** (p - 1 + at_zero)
         if need_p:
             if _is_number(x):
                 gp = g * out * (np.log(x) if x != 0 else 0.0)
@@ -354,6 +365,8 @@ class Clip(Function):
 class Maximum(Function):
     """Elementwise maximum(x, y)."""
 
+    torch_promotion = True
+
     op_name = "maximum"
     save_inputs = (0, 1)
 
@@ -370,6 +383,8 @@ class Maximum(Function):
 
 class Minimum(Function):
     """Elementwise minimum(x, y)."""
+
+    torch_promotion = True
 
     op_name = "minimum"
     save_inputs = (0, 1)

@@ -46,6 +46,19 @@ def _as_array(data, dtype=None, device=None):
     return arr
 
 
+def _check_axis(name, axis, ndim, shape):
+    if not -ndim <= axis < ndim:
+        raise IndexError(
+            f"{name}: axis {axis} is out of range for a tensor of shape {tuple(shape)} "
+            f"(expected {-ndim} <= axis < {ndim})"
+        )
+
+
+def _fill(data, value):
+    data[...] = value
+    return data
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -249,7 +262,7 @@ class Tensor:
     def zero_(self) -> Tensor:
         """Fill with zeros in place (allowed on tensors that do not require grad, or
         under no_grad)."""
-        return self._inplace(operator.imul, 0, "zero_")
+        return self._inplace(_fill, 0, "zero_")  # not *= 0: nan * 0 and inf * 0 are nan
 
     # ------------------------------------------------------------------ display
     def __repr__(self):
@@ -429,6 +442,8 @@ class Tensor:
 
     def swapaxes(self, axis1, axis2) -> Tensor:
         axes = list(range(self.ndim))
+        for a in (axis1, axis2):
+            _check_axis("swapaxes", a, self.ndim, self.shape)
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return ops.Transpose.apply(self, axes=tuple(axes))
 
@@ -438,12 +453,14 @@ class Tensor:
 
     def unsqueeze(self, axis) -> Tensor:
         shape = list(self.shape)
+        _check_axis("unsqueeze", axis, len(shape) + 1, self.shape)  # list.insert would clamp
         shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, 1)
         return self.reshape(tuple(shape))
 
     def squeeze(self, axis=None) -> Tensor:
         if axis is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
+        _check_axis("squeeze", axis, self.ndim, self.shape)  # % alone would wrap silently
         axis = axis % self.ndim
         if self.shape[axis] != 1:
             return self

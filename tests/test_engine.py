@@ -1,0 +1,656 @@
+"""The reverse-mode engine (issue 2): accumulation, reuse, retain_graph, no_grad, detach,
+deep chains, memory, version counters and in-place rules, mg.grad, create_graph,
+dtype preservation, and skipping the work for inputs that need no gradient."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+import microgradlin as mg
+
+# ----------------------------------------------------------------------------- accumulation
+
+
+def test_grads_accumulate_across_backward_calls_and_reset_with_none():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    for k in range(1, 4):
+        (w * w).sum().backward()
+        np.testing.assert_array_equal(w.grad.numpy(), k * np.array([2.0, 4.0]))
+    w.grad = None
+    (3 * w).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 3.0])
+
+
+def test_grad_has_the_shape_and_dtype_of_its_leaf():
+    w = mg.tensor(np.ones((2, 1), dtype=np.float32), requires_grad=True)
+    (w * np.ones((3, 2, 4))).sum().backward()  # broadcast to (3, 2, 4), against float64
+    assert w.grad.shape == (2, 1) and w.grad.dtype == np.float32
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 1), 12.0))
+    assert isinstance(w.grad, mg.Tensor) and not w.grad.requires_grad
+
+
+def test_backward_of_a_leaf_itself():
+    x = mg.tensor(2.0, requires_grad=True)
+    x.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_a_reused_node_gets_the_exact_gradient():
+    a = mg.tensor(1.5, requires_grad=True)
+    b = a + a
+    c = b + b
+    c.backward()
+    assert a.grad.item() == 4.0
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (3,)])
+def test_a_node_used_many_times_sums_all_its_gradients(shape):
+    """b feeds four consumers: every contribution must reach a (0-d tensors included: NumPy
+    returns immutable scalars from 0-d arithmetic, an in-place += on one is lost)."""
+    a = mg.tensor(np.full(shape, 2.0), requires_grad=True)
+    b = a * 1.0
+    (b + b + b + b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), np.full(shape, 4.0))
+
+
+@pytest.mark.parametrize("shape", [(), (2,)])
+def test_diamonds_and_powers_of_a_reused_scalar(shape):
+    a = mg.tensor(np.full(shape, 2.0), requires_grad=True)
+    b = a * 3.0
+    (b * b * b).sum().backward()  # d/da (3a)³ = 81 a²
+    np.testing.assert_allclose(a.grad.numpy(), np.full(shape, 81 * 4.0))
+    x0 = 0.7
+    x = mg.tensor(np.full(shape, x0), requires_grad=True)
+    e = x.exp()
+    ((e * x) + (e * 2.0) + e.exp() + e * e).sum().backward()
+    ex = np.exp(x0)
+    expected = ex * x0 + ex + 2 * ex + np.exp(ex) * ex + 2 * ex * ex
+    np.testing.assert_allclose(x.grad.numpy(), np.full(shape, expected), rtol=1e-14)
+
+
+def test_leaf_grads_never_share_memory():
+    """Two leaves fed by the same gradient array (an Add) must not share one .grad buffer:
+    an in-place change to one grad (clipping, scaling) must leave the other alone."""
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    ((a + b) * mg.tensor([5.0, 6.0])).sum().backward()
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    with mg.no_grad():
+        a.grad *= 0.5
+    np.testing.assert_array_equal(b.grad.numpy(), [5.0, 6.0])
+    h = a + 0.0
+    h.retain_grad()
+    a.grad = None
+    (h * 2.0).sum().backward()
+    assert not np.shares_memory(h.grad.data, a.grad.data)
+
+
+def test_leaf_grad_does_not_alias_the_callers_gradient():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    seed = np.array([1.0, 1.0])
+    (a + 0.0).backward(seed)
+    a.grad.data[0] = 99.0
+    assert seed[0] == 1.0
+
+
+# ----------------------------------------------------------------------------- retain_graph
+
+
+def test_second_backward_without_retain_graph_raises_and_says_how_to_fix():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match=r"second time.*retain_graph=True"):
+        loss.backward()
+
+
+def test_saved_values_are_released_after_backward():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = w.exp()
+    loss = (h * w).sum()
+    nodes = [loss.grad_fn, h.grad_fn, loss.grad_fn.parents[0]]
+    assert all(node.saved is not None for node in nodes)
+    loss.backward()
+    assert all(node.saved is None for node in nodes)
+
+
+def test_retain_graph_allows_a_second_backward_which_accumulates():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w.exp()).sum()
+    loss.backward(retain_graph=True)
+    first = w.grad.numpy().copy()
+    assert loss.grad_fn.saved is not None
+    loss.backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * first)
+
+
+def test_mg_grad_frees_the_graph_unless_retained():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (a**3).sum()
+    mg.grad(loss, a, retain_graph=True)
+    mg.grad(loss, a)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        mg.grad(loss, a)
+
+
+# ----------------------------------------------------------------------------- non-scalar
+
+
+def test_backward_on_a_non_scalar_needs_a_gradient():
+    y = mg.tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=r"scalar outputs.*shape \(2,\).*gradient="):
+        y.backward()
+
+
+def test_backward_with_a_gradient_is_a_vector_jacobian_product():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    (a * a).backward(np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 40.0])
+    a.grad = None
+    (a * 2).backward(gradient=mg.tensor([1.0, 10.0]))
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 20.0])
+
+
+def test_backward_gradient_of_the_wrong_shape():
+    y = mg.tensor([1.0, 2.0, 3.0], requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=r"gradient has shape \(2,\).*output has shape \(3,\)"):
+        y.backward(np.ones(2))
+
+
+def test_backward_on_a_tensor_without_graph():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.tensor([1.0]).sum().backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        with mg.no_grad():
+            y = (mg.tensor([1.0], requires_grad=True) * 2).sum()
+        y.backward()
+
+
+# ----------------------------------------------------------------------------- grad mode
+
+
+def test_no_grad_context_manager_records_nothing():
+    w = mg.tensor([1.0], requires_grad=True)
+    assert mg.is_grad_enabled()
+    with mg.no_grad():
+        assert not mg.is_grad_enabled()
+        y = w * 2
+    assert mg.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+
+
+def test_no_grad_and_enable_grad_as_decorators():
+    w = mg.tensor([1.0], requires_grad=True)
+
+    @mg.no_grad
+    def bare(x):
+        return x * 2
+
+    @mg.no_grad()
+    def called(x):
+        return x * 2
+
+    @mg.enable_grad()
+    def recording(x):
+        return x * 2
+
+    assert not bare(w).requires_grad and not called(w).requires_grad
+    assert bare.__name__ == "bare"
+    with mg.no_grad():
+        assert recording(w).requires_grad
+    assert mg.is_grad_enabled()
+
+
+def test_enable_grad_nested_inside_no_grad():
+    w = mg.tensor([1.0], requires_grad=True)
+    with mg.no_grad():
+        with mg.enable_grad():
+            assert (w * 2).requires_grad
+        assert not (w * 2).requires_grad
+    with mg.set_grad_enabled(False):
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+
+
+def test_grad_mode_is_restored_after_an_exception():
+    with pytest.raises(KeyError):
+        with mg.no_grad():
+            raise KeyError("boom")
+    assert mg.is_grad_enabled()
+
+    @mg.no_grad
+    def fails():
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError):
+        fails()
+    assert mg.is_grad_enabled()
+
+
+def test_grad_mode_is_restored_after_a_failing_backward():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError):
+        loss.backward(create_graph=True)
+    assert mg.is_grad_enabled()
+
+
+def test_detach_stops_the_gradient():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = a * 2
+    (h * h.detach()).sum().backward()  # d/da (2a · const 2a) = 2 · 2a
+    np.testing.assert_array_equal(a.grad.numpy(), [4.0, 8.0])
+
+
+# ----------------------------------------------------------------------------- deep graphs
+# and memory
+
+
+def test_a_chain_of_100000_ops_backpropagates_without_recursion_error():
+    x = mg.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(50_000):
+        y = y * 1.0
+        y = y + 0.0
+    y.backward()
+    assert x.grad.item() == 1.0
+    del y  # freeing a 100,000-node chain must not overflow the C stack either
+    gc.collect()
+
+
+def _train(steps, X, y, w, b, lr=0.05):
+    for _ in range(steps):
+        loss = ((X @ w + b - y) ** 2).mean()
+        loss.backward()
+        with mg.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+        w.grad = None
+        b.grad = None
+    return loss
+
+
+def test_memory_stays_flat_over_thousands_of_training_steps():
+    rng = np.random.default_rng(0)
+    X = mg.tensor(rng.normal(size=(32, 4)))
+    y = mg.tensor(rng.normal(size=32))
+    w = mg.zeros(4, requires_grad=True)
+    b = mg.zeros((), requires_grad=True)
+    _train(50, X, y, w, b)  # warm caches
+    gc.collect()
+    tracemalloc.start()
+    try:
+        _train(10, X, y, w, b)
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        _train(2000, X, y, w, b)
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    # one leaked graph per step would be ≥ 2000 × (a few nodes + a (32,) array) ≫ 64 kB
+    assert after - before < 64_000, f"memory grew by {after - before} bytes over 2000 steps"
+
+
+def test_graph_nodes_are_freed_once_the_loss_is_dropped():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = w.exp()
+    loss = (h * w).sum()
+    refs = [weakref.ref(loss.grad_fn), weakref.ref(h.grad_fn)]
+    loss.backward()
+    del loss, h
+    gc.collect()
+    assert all(r() is None for r in refs)
+    assert w.grad is not None  # the leaf keeps its gradient
+
+
+def test_the_training_loop_updates_in_place_and_converges():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 3))
+    true_w = np.array([1.0, -2.0, 0.5])
+    y = X @ true_w + 0.3
+    w = mg.zeros(3, requires_grad=True)
+    b = mg.zeros((), requires_grad=True)
+    w_id, w_data = id(w), w.data
+    loss = _train(500, mg.tensor(X), mg.tensor(y), w, b, lr=0.1)
+    assert id(w) == w_id and w.data is w_data  # the same tensor and buffer, as in PyTorch
+    assert w.is_leaf and w.requires_grad
+    assert loss.item() < 1e-10
+    np.testing.assert_allclose(w.numpy(), true_w, atol=1e-5)
+    np.testing.assert_allclose(b.item(), 0.3, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- in-place rules
+# and version counters
+
+
+@pytest.mark.parametrize("update", [lambda w: w.__iadd__(1.0), lambda w: w.__isub__(1.0),
+                                    lambda w: w.__imul__(2.0), lambda w: w.__itruediv__(2.0),
+                                    lambda w: (w.__setitem__(0, 5.0), w)[1], lambda w: w.zero_(),
+                                    lambda w: w.copy_(np.ones(2))])
+def test_in_place_on_a_tensor_requiring_grad_outside_no_grad_raises(update):
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"in-place .*requires grad.*no_grad"):
+        update(w)
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0])  # left untouched
+    with mg.no_grad():
+        assert update(w) is w  # allowed inside no_grad, on the same object
+
+
+def test_in_place_with_a_right_hand_side_requiring_grad_raises():
+    target = mg.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="right-hand side requires grad"):
+        target += mg.tensor([1.0, 1.0], requires_grad=True)
+
+
+def test_in_place_on_constants_is_always_allowed():
+    t = mg.tensor([1.0, 2.0])
+    t += 1
+    t *= mg.tensor([2.0, 3.0])
+    t[0] = 0.0
+    np.testing.assert_array_equal(t.numpy(), [0.0, 9.0])
+
+
+def test_in_place_error_names_shapes():
+    t = mg.tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"in-place add.*\(2, 3\).*\(4,\)"):
+        t += np.ones(4)
+
+
+def test_modifying_a_saved_input_makes_backward_raise():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    x = mg.tensor([3.0, 4.0])
+    y = (w * x).sum()  # Mul saves x for w's gradient
+    x += 1
+    with pytest.raises(RuntimeError, match=r"saved for the backward of Mul was modified"):
+        y.backward()
+
+
+def test_modifying_a_saved_leaf_makes_backward_raise():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    with mg.no_grad():
+        w -= 0.1  # the update came before backward
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
+
+
+def test_modifying_a_saved_output_makes_backward_raise():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    e = w.exp()  # Exp saves its output
+    with mg.no_grad():
+        e += 1
+    with pytest.raises(RuntimeError, match=r"backward of Exp was modified"):
+        e.sum().backward()
+
+
+def test_modifying_a_value_that_was_not_saved_is_fine():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    x = mg.tensor([3.0, 4.0])
+    y = (w + x).sum()  # Add saves nothing
+    x += 1
+    y.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 1.0])
+
+
+@pytest.mark.parametrize("make_view", [lambda x: x[0:2], lambda x: x[..., :], lambda x: x.T,
+                                       lambda x: x.reshape(3, 1), lambda x: x.detach(),
+                                       lambda x: x[None]])
+def test_views_share_the_version_counter(make_view):
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    z = (x * x).sum()  # saves x
+    view = make_view(x)
+    with mg.no_grad():
+        view += 1
+    assert x.numpy()[0] == 2.0  # the view changed x itself
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.backward()
+
+
+def test_an_advanced_index_is_a_copy_and_leaves_the_version_alone():
+    x = mg.tensor([1.0, 2.0, 3.0])
+    w = mg.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    z = (w * x).sum()
+    copy = x[np.array([0, 1])]
+    copy += 10
+    np.testing.assert_array_equal(x.numpy(), [1.0, 2.0, 3.0])
+    z.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0, 3.0])
+
+
+def test_setitem_bumps_the_version():
+    x = mg.tensor([1.0, 2.0, 3.0])
+    w = mg.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    z = (w * x).sum()
+    x[0] = 5.0
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.backward()
+
+
+# ----------------------------------------------------------------------------- mg.grad
+
+
+def test_mg_grad_returns_a_tuple_and_leaves_dot_grad_alone():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    result = mg.grad((a * b).sum(), [a, b])
+    assert isinstance(result, tuple) and len(result) == 2
+    np.testing.assert_array_equal(result[0].numpy(), [3.0, 4.0])
+    np.testing.assert_array_equal(result[1].numpy(), [1.0, 2.0])
+    assert a.grad is None and b.grad is None
+    (single,) = mg.grad((a * a).sum(), a)
+    np.testing.assert_array_equal(single.numpy(), [2.0, 4.0])
+
+
+def test_mg_grad_allow_unused():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"input 1 .*not used.*allow_unused=True"):
+        mg.grad((a * a).sum(), [a, b])
+    ga, gb = mg.grad((a * a).sum(), [a, b], allow_unused=True)
+    assert gb is None
+    np.testing.assert_array_equal(ga.numpy(), [2.0, 4.0])
+
+
+def test_mg_grad_with_respect_to_an_intermediate_tensor():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = a * 2
+    ga, gh = mg.grad((h * h).sum(), [a, h])
+    np.testing.assert_array_equal(gh.numpy(), [4.0, 8.0])  # 2h
+    np.testing.assert_array_equal(ga.numpy(), [8.0, 16.0])  # 2h · 2
+
+
+def test_mg_grad_of_several_outputs_with_grad_outputs():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = mg.grad([a * a, a.exp()], a, grad_outputs=[np.ones(2), np.array([1.0, 0.0])])
+    np.testing.assert_allclose(g.numpy(), [2.0 + np.e, 4.0])
+
+
+def test_mg_grad_when_one_output_feeds_another():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y * 3
+    (g,) = mg.grad([y, z], x, grad_outputs=[np.ones(2), np.ones(2)])
+    np.testing.assert_array_equal(g.numpy(), [8.0, 8.0])  # 2 + 2·3
+    x2 = mg.tensor([1.0, 2.0], requires_grad=True)
+    y2 = x2 * 2
+    (g,) = mg.grad([y2, y2], x2, grad_outputs=[np.ones(2), np.array([1.0, 0.0])])
+    np.testing.assert_array_equal(g.numpy(), [4.0, 2.0])
+    (g,) = mg.grad([x2, (x2 * x2).sum()], x2, grad_outputs=[np.ones(2), None])
+    np.testing.assert_array_equal(g.numpy(), [3.0, 5.0])  # 1 + 2x
+
+
+def test_mg_grad_errors():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="input 0 does not require grad"):
+        mg.grad((a * a).sum(), mg.tensor([1.0]))
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.grad(mg.tensor(1.0), a)
+    with pytest.raises(ValueError, match="2 outputs but 1 grad_outputs"):
+        mg.grad([a.sum(), a.sum()], a, grad_outputs=[np.ones(())])
+
+
+def test_retain_grad_keeps_the_gradient_of_a_non_leaf():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = a * 3
+    h.retain_grad()
+    assert h.retains_grad
+    (h * h).sum().backward()
+    np.testing.assert_array_equal(h.grad.numpy(), [6.0, 12.0])  # 2h
+    np.testing.assert_array_equal(a.grad.numpy(), [18.0, 36.0])  # 2h · 3
+    other = a * 3
+    (other * other).sum().backward()
+    assert other.grad is None  # not retained: PyTorch semantics
+
+
+# ----------------------------------------------------------------------------- second order
+
+
+def test_create_graph_makes_the_gradient_differentiable():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x**3).sum()
+    loss.backward(create_graph=True)
+    g = x.grad
+    assert g.requires_grad  # a graph behind the gradient: 3x²
+    np.testing.assert_array_equal(g.numpy(), [3.0, 12.0])
+    x.grad = None
+    g.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 12.0])  # 6x
+
+
+def test_create_graph_retains_the_graph_by_default():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x**3).sum()
+    (g,) = mg.grad(loss, x, create_graph=True)
+    loss.backward()  # still possible, as in PyTorch
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 12.0])
+    (gg,) = mg.grad(g.sum(), x)
+    np.testing.assert_array_equal(gg.numpy(), [6.0, 12.0])
+
+
+def test_without_create_graph_the_gradient_is_a_constant():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = mg.grad((x**3).sum(), x)
+    assert not g.requires_grad and g.grad_fn is None
+
+
+# ----------------------------------------------------------------------------- dtypes
+
+
+def test_float32_stays_float32_through_a_training_step():
+    rng = np.random.default_rng(2)
+    X = mg.tensor(rng.normal(size=(8, 3)).astype(np.float32))
+    y = mg.tensor(rng.normal(size=8).astype(np.float32))
+    w = mg.tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
+    b = mg.tensor(np.zeros((), dtype=np.float32), requires_grad=True)
+    z = X @ w + b
+    loss = ((z.sigmoid() - y) ** 2).mean() + 0.01 * (w * w).sum() + z.relu().max() / 8
+    assert z.dtype == np.float32 and loss.dtype == np.float32
+    loss.backward()
+    assert w.grad.dtype == np.float32 and b.grad.dtype == np.float32
+    with mg.no_grad():
+        w -= 0.1 * w.grad
+    assert w.dtype == np.float32
+    (g,) = mg.grad((w**3).sum(), w, create_graph=True)
+    assert g.dtype == np.float32
+    assert mg.hessian(lambda v: (v**3).sum(), w).dtype == np.float32
+
+
+def test_float64_leaf_in_a_float32_graph_gets_a_float64_grad():
+    w64 = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = w64.astype(np.float32) * mg.tensor(np.ones(2, dtype=np.float32))
+    assert h.dtype == np.float32
+    h.sum().backward()
+    assert w64.grad.dtype == np.float64
+
+
+# ----------------------------------------------------------------------------- no work for
+# inputs that need no gradient
+
+
+class _Spy(np.ndarray):
+    """An array that logs every NumPy ufunc it takes part in (matmul, multiply, ...)."""
+
+    log: list = []
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _Spy.log.append(ufunc.__name__)
+        plain = [i.view(np.ndarray) if isinstance(i, _Spy) else i for i in inputs]
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+
+def _spied(shape, seed):
+    t = mg.tensor(np.random.default_rng(seed).normal(size=shape), requires_grad=True)
+    t.data = t.data.view(_Spy)
+    return t
+
+
+@pytest.mark.parametrize(
+    "left_shape, right_shape",
+    [((6, 4), (4, 3)), ((6, 4), (4,)), ((4,), (4, 3)), ((4,), (4,)), ((2, 6, 4), (4, 3)),
+     ((2, 6, 4), (4,)), ((4,), (2, 4, 3)), ((2, 1, 3, 4), (5, 4, 2))],
+)
+@pytest.mark.parametrize("learned", ["left", "right"])
+def test_no_gradient_work_for_a_constant_matmul_operand(left_shape, right_shape, learned):
+    """X @ w with constant X: the backward pass only forms Xᵀ g and never touches w's values
+    (no g @ wᵀ). A spy on w's data proves it; the control (X requiring grad too) shows that
+    the spy does see that work when it is needed."""
+    rng = np.random.default_rng(0)
+    const_shape, learned_shape = ((right_shape, left_shape) if learned == "left"
+                                  else (left_shape, right_shape))
+    const_data = rng.normal(size=const_shape)
+
+    def product(const, w):
+        return w @ const if learned == "left" else const @ w
+
+    for const_requires_grad in (False, True):
+        const = mg.tensor(const_data, requires_grad=const_requires_grad)
+        w = _spied(learned_shape, 1)
+        out = product(const, w)
+        _Spy.log.clear()
+        out.backward(np.ones(out.shape))
+        assert bool(_Spy.log) == const_requires_grad, _Spy.log
+        assert (const.grad is not None) == const_requires_grad
+        # and w's gradient is right: compare with the plain computation, g = ones
+        w_plain = mg.tensor(w.data.view(np.ndarray), requires_grad=True)
+        ref = product(mg.tensor(const_data), w_plain)
+        ref.backward(np.ones(ref.shape))
+        np.testing.assert_allclose(w.grad.numpy(), w_plain.grad.numpy(), rtol=1e-14)
+
+
+def test_no_gradient_work_for_a_constant_factor():
+    c = mg.tensor([2.0, 3.0])
+    w = _spied((2,), 2)
+    out = c * w
+    _Spy.log.clear()
+    out.sum().backward()
+    assert _Spy.log == []  # only g * c was formed
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 3.0])
+
+
+def test_backward_is_not_asked_for_gradients_nobody_needs():
+    from microgradlin.autograd import Function
+
+    asked = []
+
+    class Probe(Function):
+        def forward(self, x, y):
+            return x * y
+
+        def backward(self, g, x, y, out):
+            asked.append(self.needs_input_grad)
+            return (g if self.needs_input_grad[0] else None,
+                    g if self.needs_input_grad[1] else None)
+
+    a = mg.tensor([1.0], requires_grad=True)
+    Probe.apply(a, mg.tensor([2.0])).sum().backward()
+    Probe.apply(mg.tensor([2.0]), a).sum().backward()
+    assert asked == [(True, False), (False, True)]
+    node = Probe.apply(a, mg.tensor([2.0])).grad_fn
+    assert node.parents[1] is None and node.meta[1] is None

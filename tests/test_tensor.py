@@ -1,0 +1,319 @@
+"""The Tensor object itself (issue 2): creation and dtype rules, attributes, conversions,
+mixing with NumPy arrays and Python numbers, comparisons, constructors, and the errors a
+student meets first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import microgradlin as mg
+
+# ----------------------------------------------------------------------------- creation
+
+
+@pytest.mark.parametrize(
+    "data, shape",
+    [(3, ()), (2.5, ()), ([1, 2, 3], (3,)), ([[1.0, 2.0], [3.0, 4.0]], (2, 2)), ((1, 2), (2,)),
+     (True, ())],
+)
+def test_python_scalars_and_lists_become_float64(data, shape):
+    t = mg.tensor(data)
+    assert t.dtype == np.float64
+    assert t.shape == shape
+    np.testing.assert_array_equal(t.numpy(), np.asarray(data, dtype=np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int32, np.int64,
+                                   np.bool_])
+def test_numpy_arrays_keep_their_dtype(dtype):
+    arr = np.arange(6).reshape(2, 3).astype(dtype)
+    t = mg.tensor(arr)
+    assert t.dtype == dtype
+    np.testing.assert_array_equal(t.numpy(), arr)
+
+
+def test_numpy_scalars_keep_their_dtype():
+    assert mg.tensor(np.float32(2.0)).dtype == np.float32
+    assert mg.tensor(np.int64(2)).dtype == np.int64
+
+
+def test_explicit_dtype_wins():
+    assert mg.tensor([1, 2], dtype=np.float32).dtype == np.float32
+    assert mg.tensor(np.ones(2), dtype="float32").dtype == np.float32
+    assert mg.tensor([1, 2], dtype=np.int64).dtype == np.int64
+
+
+def test_tensor_copies_its_input():
+    arr = np.zeros(3)
+    t = mg.tensor(arr)
+    arr[0] = 5.0
+    assert t.numpy()[0] == 0.0  # the caller's array is not aliased
+    u = mg.tensor(t)
+    u.data[1] = 7.0
+    assert t.numpy()[1] == 0.0  # mg.tensor(t) copies too (as torch.tensor(t))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_integer_and_bool_tensors_cannot_require_grad(dtype):
+    data = np.array([1, 0, 1]).astype(dtype)
+    with pytest.raises(RuntimeError, match=f"floating-point.*{dtype}"):
+        mg.tensor(data, requires_grad=True)
+    t = mg.tensor(data)  # allowed without grad
+    with pytest.raises(RuntimeError, match="floating-point"):
+        t.requires_grad = True
+    with pytest.raises(RuntimeError, match="floating-point"):
+        mg.tensor([1, 2], dtype=dtype, requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "data, match",
+    [("abc", "cannot make a numeric tensor from str"),
+     ([[1.0, 2.0], [3.0]], "cannot make a numeric tensor from list"),
+     (np.array([1j]), "unsupported dtype complex128")],
+)
+def test_non_numeric_data_is_refused_clearly(data, match):
+    with pytest.raises(TypeError, match=match):
+        mg.tensor(data)
+
+
+# ----------------------------------------------------------------------------- attributes
+
+
+def test_attributes_of_a_leaf():
+    t = mg.tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True, name="w")
+    assert t.shape == (2, 3)
+    assert t.ndim == 2
+    assert t.dtype == np.float32
+    assert t.device == "cpu"
+    assert t.name == "w"
+    assert t.requires_grad is True
+    assert t.is_leaf is True
+    assert t.grad is None
+    assert t.grad_fn is None
+    assert isinstance(t.data, np.ndarray)
+
+
+def test_attributes_of_an_op_output():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    assert b.requires_grad and not b.is_leaf
+    assert type(b.grad_fn).__name__ == "Mul"
+    c = mg.tensor([1.0, 2.0]) * 2  # nothing requires grad: no graph
+    assert not c.requires_grad and c.is_leaf and c.grad_fn is None
+
+
+def test_requires_grad_cannot_be_turned_off_on_a_non_leaf():
+    b = mg.tensor([1.0], requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match="leaf"):
+        b.requires_grad = False
+
+
+def test_grad_assignment_checks_the_shape():
+    t = mg.tensor([1.0, 2.0], requires_grad=True)
+    t.grad = np.array([0.5, 0.5])
+    assert isinstance(t.grad, mg.Tensor) and t.grad.dtype == np.float64
+    with pytest.raises(RuntimeError, match=r"shape \(3,\).*shape \(2,\)"):
+        t.grad = np.zeros(3)
+    t.grad = None
+    assert t.grad is None
+
+
+# ----------------------------------------------------------------------------- conversions
+
+
+def test_numpy_item_and_len():
+    t = mg.tensor([[2.5]])
+    assert isinstance(t.numpy(), np.ndarray)
+    assert t.item() == 2.5 and isinstance(t.item(), float)
+    assert float(mg.tensor(1.5)) == 1.5
+    assert len(mg.tensor(np.zeros((4, 2)))) == 4
+
+
+def test_item_on_a_non_scalar_names_the_shape():
+    with pytest.raises(ValueError, match=r"item\(\).*shape \(2, 3\)"):
+        mg.tensor(np.zeros((2, 3))).item()
+
+
+def test_detach_shares_data_but_leaves_the_graph():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 3
+    d = b.detach()
+    assert d.data is b.data  # shares memory, like torch
+    assert not d.requires_grad and d.is_leaf and d.grad_fn is None
+    with mg.no_grad():
+        d += 1  # allowed: d does not require grad
+    np.testing.assert_array_equal(b.numpy(), [4.0, 7.0])
+
+
+def test_to_device_and_dtype():
+    t = mg.tensor([1.0, 2.0], requires_grad=True)
+    assert t.to("cpu") is t
+    assert t.to(None) is t
+    f = t.to(np.float32)
+    assert f.dtype == np.float32 and f.requires_grad  # a differentiable cast
+    assert t.to(dtype=np.float32).dtype == np.float32
+    assert t.astype(np.float64) is t
+    f.sum().backward()
+    assert t.grad.dtype == np.float64  # the gradient comes back in the leaf's dtype
+    np.testing.assert_array_equal(t.grad.numpy(), [1.0, 1.0])
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        t.to("tpu")
+
+
+def test_repr_shows_dtype_grad_and_name():
+    t = mg.tensor(np.ones(2, dtype=np.float32), requires_grad=True, name="w")
+    text = repr(t)
+    assert text.startswith("tensor(") and "dtype=float32" in text
+    assert "requires_grad=True" in text and "name='w'" in text
+    assert "grad_fn=<MulBackward>" in repr(t * 2)
+
+
+def test_truth_value_of_a_many_element_tensor_is_ambiguous():
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(mg.tensor([1.0, 2.0]))
+    assert bool(mg.tensor([1.0]))
+
+
+def test_zero_fills_zeros_even_over_nan_and_inf():
+    t = mg.tensor([np.nan, np.inf, -np.inf, 2.0])
+    assert t.zero_() is t
+    np.testing.assert_array_equal(t.numpy(), np.zeros(4))  # not nan * 0 = nan
+
+
+# ----------------------------------------------------------------------------- mixing types
+
+
+@pytest.mark.parametrize(
+    "expr, expected",
+    [(lambda t: np.ones(3) * t, [1.0, 2.0, 3.0]),
+     (lambda t: t * np.ones(3), [1.0, 2.0, 3.0]),
+     (lambda t: np.ones(3) + t, [2.0, 3.0, 4.0]),
+     (lambda t: np.ones(3) - t, [0.0, -1.0, -2.0]),
+     (lambda t: np.ones(3) / t, [1.0, 0.5, 1 / 3]),
+     (lambda t: np.full(3, 2.0) ** t, [2.0, 4.0, 8.0]),
+     (lambda t: t + [1, 2, 3], [2.0, 4.0, 6.0]),
+     (lambda t: [1, 2, 3] * t, [1.0, 4.0, 9.0]),
+     (lambda t: 2 - t, [1.0, 0.0, -1.0]),
+     (lambda t: 6 / t, [6.0, 3.0, 2.0]),
+     (lambda t: 2**t, [2.0, 4.0, 8.0]),
+     (lambda t: np.float64(2.0) * t, [2.0, 4.0, 6.0]),
+     (lambda t: np.ones((2, 3)) @ t, [6.0, 6.0]),
+     (lambda t: [1.0, 1.0, 1.0] @ t, 6.0),
+     (lambda t: -t, [-1.0, -2.0, -3.0]),
+     (lambda t: +t, [1.0, 2.0, 3.0])],
+)
+def test_tensor_mixes_with_arrays_and_numbers_on_either_side(expr, expected):
+    t = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    out = expr(t)
+    assert isinstance(out, mg.Tensor)  # never a NumPy array (NumPy defers to Tensor)
+    assert out.requires_grad
+    np.testing.assert_allclose(out.numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [lambda t: t * 2.0, lambda t: 2.0 * t, lambda t: t / 3, lambda t: t - 1, lambda t: t**2,
+     lambda t: t**0.5, lambda t: 2.0**t, lambda t: t + np.ones(3, dtype=np.float32),
+     lambda t: np.ones(3, dtype=np.float32) * t, lambda t: t * True, lambda t: t * 2],
+)
+def test_float32_stays_float32_with_python_numbers_and_float32_arrays(expr):
+    t = mg.tensor(np.array([1.0, 2.0, 3.0], dtype=np.float32), requires_grad=True)
+    out = expr(t)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert t.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("scalar", [np.float64(0.5), np.sqrt(4.0), np.array(0.5)])
+def test_float32_stays_float32_with_numpy_float64_scalars(scalar):
+    """NumPy scalars combine like Python numbers, as in PyTorch (t_f32 * np.float64(2) is
+    float32 there). NumPy 2 alone would promote to float64: an lr or 1/np.sqrt(n) computed
+    with NumPy must not silently turn a float32 model into float64."""
+    t = mg.tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    assert (t * scalar).dtype == np.float32
+    assert (scalar * t).dtype == np.float32
+    assert (t / scalar).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "other",
+    [np.int64(3), np.array([1, 0, 1]), np.array([True, False, True]),
+     mg.tensor(np.array([1, 0, 1])), mg.tensor(np.array([1, 0, 1], dtype=np.int32))],
+)
+def test_float32_stays_float32_with_integer_and_bool_operands(other):
+    """PyTorch's rule: a floating operand's dtype wins over integer and bool ones
+    (float32 * int64 labels is float32). NumPy would give float64, e.g. for logits * y with
+    the int64 class labels the datasets return."""
+    t = mg.tensor(np.array([1.0, 2.0, 3.0], dtype=np.float32), requires_grad=True)
+    for out in (t * other, other * t, t + other, t - other, mg.maximum(t, other)):
+        assert out.dtype == np.float32
+
+
+def test_integer_tensors_follow_numpy_promotion():
+    i = mg.tensor(np.array([1, 2]))
+    assert (i * 2).dtype == np.int64
+    assert (i * 2.5).dtype == np.float64
+    np.testing.assert_array_equal((i * 2.5).numpy(), [2.5, 5.0])
+    assert i.abs().dtype == np.int64
+
+
+# ----------------------------------------------------------------------------- comparisons
+
+
+@pytest.mark.parametrize(
+    "op, expected",
+    [(lambda a, b: a < b, [True, False, False]), (lambda a, b: a <= b, [True, True, False]),
+     (lambda a, b: a > b, [False, False, True]), (lambda a, b: a >= b, [False, True, True]),
+     (lambda a, b: a == b, [False, True, False]), (lambda a, b: a != b, [True, False, True])],
+)
+def test_comparisons_return_non_differentiable_bool_tensors(op, expected):
+    a = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for b in (mg.tensor([2.0, 2.0, 2.0], requires_grad=True), 2.0, np.full(3, 2.0)):
+        out = op(a, b)
+        assert isinstance(out, mg.Tensor)
+        assert out.dtype == np.bool_
+        assert not out.requires_grad and out.grad_fn is None
+        np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def test_tensor_hashes_by_identity():
+    a, b = mg.tensor([1.0]), mg.tensor([1.0])
+    assert len({a, b}) == 2  # usable as dict keys although == is elementwise
+
+
+# ----------------------------------------------------------------------------- constructors
+
+
+@pytest.mark.parametrize("make, fill", [(mg.zeros, 0.0), (mg.ones, 1.0)])
+def test_zeros_and_ones(make, fill):
+    for args in [(2, 3), ((2, 3),), ([2, 3],), (np.int64(2), 3)]:
+        t = make(*args)
+        assert t.shape == (2, 3) and t.dtype == np.float64
+        assert (t.numpy() == fill).all()
+    assert make(np.int64(4)).shape == (4,)  # a NumPy integer is a length, not a shape
+    assert make(()).shape == ()
+    assert make(3, dtype=np.float32).dtype == np.float32
+    leaf = make(3, requires_grad=True, name="b")
+    assert leaf.requires_grad and leaf.is_leaf and leaf.name == "b"
+    with pytest.raises(RuntimeError, match="floating-point"):
+        make(3, dtype=np.int64, requires_grad=True)
+
+
+@pytest.mark.parametrize("make, fill", [(mg.zeros_like, 0.0), (mg.ones_like, 1.0)])
+def test_zeros_like_and_ones_like(make, fill):
+    src = mg.tensor(np.arange(6, dtype=np.float32).reshape(3, 2), requires_grad=True)
+    t = make(src)
+    assert t.shape == (3, 2) and t.dtype == np.float32 and t.device == "cpu"
+    assert not t.requires_grad  # not copied from the source
+    assert (t.numpy() == fill).all()
+    assert make(np.zeros((2,), dtype=np.int32)).dtype == np.int32  # arrays work too
+    assert make(src, dtype=np.float64).dtype == np.float64
+    assert make(src, requires_grad=True).requires_grad
+
+
+def test_full_and_arange():
+    t = mg.full((2, 2), 7.5)
+    np.testing.assert_array_equal(t.numpy(), np.full((2, 2), 7.5))
+    np.testing.assert_array_equal(mg.arange(4).numpy(), np.arange(4))
+    np.testing.assert_array_equal(mg.arange(1, 7, 2).numpy(), [1, 3, 5])
