@@ -52,11 +52,21 @@ def _wrap(value):
     return value
 
 
+def _defers(other):
+    """Objects that opt out of NumPy's operators (``__array_ufunc__ = None``, like Tensor) get
+    their reflected operator called instead, as CuPy and NumPy arrays do."""
+    return getattr(type(other), "__array_ufunc__", False) is None
+
+
 def _binary(op, name):
     def method(self, other):
+        if _defers(other):
+            return NotImplemented
         return _wrap(op(self._a, _unwrap(other, name)))
 
     def reflected(self, other):
+        if _defers(other):
+            return NotImplemented
         return _wrap(op(_unwrap(other, name), self._a))
 
     return method, reflected

@@ -270,6 +270,20 @@ def _check_loss(loss, pred, yb):
                            "values?)")
 
 
+def _has_square_intermediate(loss, n):
+    """Did the loss go through an (n, n) array? The mark of (N, 1) - (N,) broadcasting."""
+    stack, seen = [loss.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen or isinstance(node, Tensor):
+            continue
+        seen.add(id(node))
+        if any(m is not None and tuple(m[0]) == (n, n) for m in node.meta):
+            return True
+        stack.extend(node.parents)
+    return False
+
+
 # ----------------------------------------------------------------------------- fit
 def fit(model, loss_fn, X, y=None, *, method=None, batch_size=None, epochs=10,
         optimizer=None, lr=None, schedule=None, schedule_per="step", seed=0, shuffle=True,
@@ -317,6 +331,8 @@ def fit(model, loss_fn, X, y=None, *, method=None, batch_size=None, epochs=10,
         When the loss becomes NaN/inf or the gradient norm exceeds ``max_grad_norm``; the
         message names the step, the epoch and the learning rate, and suggests a lower one.
     """
+    if device is not None:
+        model.to(device)  # the parameters move in place: an optimizer over them stays valid
     params = list(model.parameters())
     if not params:
         raise ValueError(f"fit: {type(model).__name__} has no parameters to train")
@@ -449,7 +465,8 @@ def fit(model, loss_fn, X, y=None, *, method=None, batch_size=None, epochs=10,
                 loss = loss_fn(pred, yb)
                 if not checked:
                     _check_loss(loss, pred, yb)
-                    if yb is not None and tuple(pred.shape) == (*yb.shape, 1):
+                    if (yb is not None and tuple(pred.shape) == (*yb.shape, 1)
+                            and _has_square_intermediate(loss, yb.shape[0])):
                         warnings.warn(
                             f"fit: the model's output has shape {tuple(pred.shape)} but the "
                             f"target has shape {tuple(yb.shape)}; a loss such as "

@@ -172,3 +172,112 @@ def test_cuda_without_cupy_or_gpu_is_one_clear_error():
 def test_unknown_device_is_refused():
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
         mg.tensor([1.0], device="tpu")
+
+
+# ----------------------------------------------------------------------------- losses, models,
+# optimizers and the training loop: the same numbers on every device
+LOSS_CASES = {
+    "mse": lambda p, d: F.mse_loss(p, mg.tensor(A * 0.5, device=d)),
+    "l1": lambda p, d: F.l1_loss(p, mg.tensor(A * 0.5, device=d)),
+    "huber": lambda p, d: F.huber_loss(p, mg.tensor(A * 0.5, device=d), delta=0.7),
+    "bce": lambda p, d: F.binary_cross_entropy(p.sigmoid(),
+                                               mg.tensor((A > 0) * 1.0, device=d)),
+    "cross_entropy_index": lambda p, d: F.cross_entropy(
+        p, mg.tensor(np.array([0, 3, 1]), device=d)),
+    "cross_entropy_probs": lambda p, d: F.cross_entropy(
+        p, mg.tensor(np.full((3, 4), 0.25), device=d)),
+    "cross_entropy_composed": lambda p, d: F.cross_entropy_composed(
+        p, mg.tensor(np.array([0, 3, 1]), device=d)),
+    "perceptron": lambda p, d: F.perceptron_loss(p[:, 0], mg.tensor([1.0, -1.0, 1.0],
+                                                                    device=d)),
+    "hinge": lambda p, d: F.hinge_loss(p[:, 0], mg.tensor([1.0, -1.0, 1.0], device=d)),
+}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("name", sorted(LOSS_CASES))
+def test_loss_matches_cpu(device, name):
+    x_cpu = mg.tensor(A, requires_grad=True)
+    LOSS_CASES[name](x_cpu, "cpu").backward()
+    x = mg.tensor(A, requires_grad=True, device=device)
+    loss = LOSS_CASES[name](x, device)
+    loss.backward()
+    assert loss.device == x.grad.device == backend.parse_device(device)
+    np.testing.assert_allclose(host(loss), host(LOSS_CASES[name](mg.tensor(A), "cpu")),
+                               rtol=1e-12)
+    np.testing.assert_allclose(host(x.grad), host(x_cpu.grad), rtol=1e-12, atol=1e-15)
+
+
+def _blobs(n=60, seed=0):
+    r = np.random.default_rng(seed)
+    X = np.concatenate([r.normal(-1.0, 0.7, (n // 2, 2)), r.normal(1.0, 0.7, (n // 2, 2))])
+    y = np.repeat([0, 1], n // 2)
+    return X, y
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_models_train_identically_on_every_device(device):
+    from microgradlin.models import LinearRegression, LogisticRegression, SoftmaxRegression
+
+    X, y = _blobs()
+    results = {}
+    for dev in ("cpu", device):
+        Xd, yd = mg.tensor(X, device=dev), mg.tensor(y, device=dev)
+        logistic = LogisticRegression(n_features=2, seed=0).to(dev)
+        logistic.fit(Xd, yd, lr=0.5, epochs=30)
+        softmax = SoftmaxRegression(n_features=2, n_classes=2, seed=0).to(dev)
+        softmax.fit(Xd, yd, lr=0.5, epochs=30)
+        linear = LinearRegression(n_features=2, seed=0).to(dev)
+        linear.fit(Xd, mg.tensor(X @ [1.5, -2.0] + 0.3, device=dev), lr=0.1, epochs=30)
+        results[dev] = [host(p).copy() for m in (logistic, softmax, linear)
+                        for p in m.parameters()]
+        assert all(p.device == backend.parse_device(dev)
+                   for m in (logistic, softmax, linear) for p in m.parameters())
+        assert logistic.score(Xd, yd) > 0.9
+    for a, b in zip(results["cpu"], results[device]):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("optimizer", ["sgd_momentum", "adam", "projected", "proximal"])
+def test_optimizers_step_identically_on_every_device(device, optimizer):
+    from microgradlin import optim
+
+    trajectories = {}
+    for dev in ("cpu", device):
+        w = mg.tensor([0.5, -1.0, 2.0], requires_grad=True, device=dev)
+        target = mg.tensor([1.0, 0.0, -1.0], device=dev)
+        make, kwargs = {
+            "sgd_momentum": (optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True,
+                                             weight_decay=0.01)),
+            "adam": (optim.Adam, dict(lr=0.1)),
+            "projected": (optim.ProjectedGD, dict(lr=0.3, project="simplex")),
+            "proximal": (optim.ProximalGD, dict(lr=0.3, prox="l1", lam=0.5)),
+        }[optimizer]
+        opt = make([w], **kwargs)
+        steps = []
+        for _ in range(5):
+            opt.zero_grad()
+            ((w - target) ** 2).sum().backward()
+            opt.step()
+            steps.append(host(w).copy())
+        assert w.device == backend.parse_device(dev)
+        trajectories[dev] = np.array(steps)
+    np.testing.assert_allclose(trajectories[device], trajectories["cpu"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_fit_gives_the_same_history_on_every_device(device):
+    from microgradlin.models import Linear
+    from microgradlin.train import fit
+
+    X, _ = _blobs()
+    y = X @ np.array([2.0, -1.0]) + 0.5
+    histories = {}
+    for dev in ("cpu", device):
+        model = Linear(2, 1, seed=0)
+        hist = fit(model, lambda p, t: F.mse_loss(p.reshape(-1), t), X, y, method="minibatch",
+                   batch_size=16, epochs=4, lr=0.1, seed=3, progress=False, device=dev)
+        assert model.weight.device == backend.parse_device(dev)
+        histories[dev] = np.array(hist.step_loss)
+    np.testing.assert_allclose(histories[device], histories["cpu"], rtol=1e-10)
