@@ -213,20 +213,20 @@ class MatMul(Function):
     save_inputs = (0, 1)
 
     def forward(self, a, b):
-        if not hasattr(a, "ndim"):
-            a = _xp(b).asarray(a)
-        if not hasattr(b, "ndim"):
-            b = _xp(a).asarray(b)
-        if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(
-                f"shapes {a.shape} and {b.shape}: both operands must have at least one "
-                "dimension (use * to multiply by a scalar)"
-            )
-        ka = a.shape[-1]
-        kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
-        if ka != kb:
-            raise ValueError(f"shapes {a.shape} and {b.shape} are not aligned: {ka} != {kb}")
-        return a @ b
+        try:
+            return a @ b
+        except ValueError:  # NumPy's message names gufunc internals: say it plainly
+            if a.ndim == 0 or b.ndim == 0:
+                raise ValueError(
+                    f"shapes {a.shape} and {b.shape}: both operands must have at least one "
+                    "dimension (use * to multiply by a scalar)"
+                ) from None
+            ka = a.shape[-1]
+            kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+            if ka != kb:
+                raise ValueError(
+                    f"shapes {a.shape} and {b.shape} are not aligned: {ka} != {kb}") from None
+            raise
 
     # out = a b:  dL/da = g bᵀ,  dL/db = aᵀ g   (1-D operands as row/column vectors)
     def backward(self, g, a, b, out):

@@ -313,9 +313,13 @@ class Tensor:
         return ops.Pow.apply_binary(base, self)
 
     def __matmul__(self, other):
+        if not hasattr(other, "ndim"):  # a list or a number: an array the rule can transpose
+            other = _as_array(other, self.data.dtype)
         return ops.MatMul.apply_binary(self, other)
 
     def __rmatmul__(self, other):
+        if not hasattr(other, "ndim"):
+            other = _as_array(other, self.data.dtype)
         return ops.MatMul.apply_binary(other, self)
 
     def __neg__(self):
