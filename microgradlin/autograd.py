@@ -239,18 +239,26 @@ class Function:
         fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
         fn.needs_input_grad = (x_rg, y_rg)
         fn.meta = ((xd.shape, xd.dtype) if x_rg else None, (yd.shape, yd.dtype) if y_rg else None)
-        versions = []
+        versions = ()
         if cls._save_0 and x_is_t:
-            versions.append((x._vc, x._vc[0]))
+            versions = ((x._vc, x._vc[0]),)
         if cls._save_1 and y_is_t:
-            versions.append((y._vc, y._vc[0]))
+            versions += ((y._vc, y._vc[0]),)
         if cls.save_output:
-            versions.append((vc, 0))
+            versions += ((vc, 0),)
         fn.saved = (xd if cls._save_0 else None, yd if cls._save_1 else None,
                     out if cls.save_output else None)
         fn.versions = versions
         fn.retained = None
-        return _make(out, fn, True, vc)
+        t = _new(Tensor)  # Tensor._make, inlined: this is the hottest path of the engine
+        t.data = out
+        t.grad_fn = fn
+        t._rg = True
+        t._grad = None
+        t._grad_owned = False
+        t.name = None
+        t._vc = vc
+        return t
 
     @property
     def name(self) -> str:
