@@ -43,16 +43,10 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class set_grad_enabled:
-    """Turn graph recording on or off: a context manager and a decorator.
+class _GradMode:
+    """Base of the grad-mode switches: a context manager and a decorator."""
 
-    ``no_grad()`` is ``set_grad_enabled(False)``, ``enable_grad()`` is
-    ``set_grad_enabled(True)``, as in PyTorch.
-    """
-
-    def __init__(self, mode: bool = False):
-        self._mode = bool(mode)
-        self._prev = None
+    _mode = True
 
     def __enter__(self):
         global _grad_enabled
@@ -70,37 +64,66 @@ class set_grad_enabled:
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
+            switch = _GradMode()
+            switch._mode = mode
+            with switch:
                 return func(*args, **kwargs)
 
         return wrapper
 
 
-class no_grad(set_grad_enabled):
+class set_grad_enabled(_GradMode):
+    """Turn graph recording on or off, as ``torch.set_grad_enabled``.
+
+    Called as a function it switches the mode at once (``mg.set_grad_enabled(False)``); used
+    with ``with`` it restores the previous mode on exit; used as a decorator it applies to
+    each call of the function only.
+    """
+
+    def __init__(self, mode: bool):
+        global _grad_enabled
+        self._mode = bool(mode)
+        self._prev = _grad_enabled
+        _grad_enabled = self._mode
+
+    def __enter__(self):  # the mode was already switched by __init__
+        return self
+
+    def __call__(self, func):
+        global _grad_enabled
+        _grad_enabled = self._prev  # as a decorator: no lasting effect at definition time
+        return super().__call__(func)
+
+
+class no_grad(_GradMode):
     """Context manager and decorator: operations inside are not recorded.
 
     Use it for parameter updates (``w -= lr * w.grad``) and evaluation.
     """
 
+    _mode = False
+
     def __new__(cls, func=None):
         if callable(func):  # used bare, as @mg.no_grad
-            return set_grad_enabled(False)(func)
+            return _GradMode.__call__(super().__new__(cls), func)
         return super().__new__(cls)
 
     def __init__(self, func=None):
-        super().__init__(False)
+        pass
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradMode):
     """Context manager and decorator: record operations even inside ``no_grad()``."""
+
+    _mode = True
 
     def __new__(cls, func=None):
         if callable(func):  # used bare, as @mg.enable_grad
-            return set_grad_enabled(True)(func)
+            return _GradMode.__call__(super().__new__(cls), func)
         return super().__new__(cls)
 
     def __init__(self, func=None):
-        super().__init__(True)
+        pass
 
 
 # ----------------------------------------------------------------------------- Function
@@ -325,7 +348,15 @@ def _op_error(cls, inputs, exc):
         )
     else:
         msg = f"{op_name(cls)}: {text} (inputs: {'; '.join(_describe(x) for x in inputs)})"
-    return type(exc)(msg)
+    return _plain_error_type(exc)(msg)
+
+
+def _plain_error_type(exc):
+    """The builtin class of ``exc``: NumPy's own subclasses need extra constructor args."""
+    for kind in (ValueError, IndexError, TypeError):  # AxisError is both: ValueError
+        if isinstance(exc, kind):
+            return kind
+    return RuntimeError
 
 
 def _check_same_device(cls, inputs, datas):
@@ -456,6 +487,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                 shape, dtype = meta
                 if gi.shape != shape:
                     gi = _sum_to(gi, shape)
+                    if gi.shape != shape:
+                        raise _shape_error(node, gi.shape, shape)
                 if gi.dtype is not dtype and gi.dtype != dtype:
                     gi = gi.astype(dtype)
                 if parent.__class__ is Tensor:
@@ -498,6 +531,13 @@ def _fresh(g):
     return g if g.base is None else g.copy()
 
 
+def _shape_error(node, got, want):
+    return RuntimeError(
+        f"internal error in the backward of {type(node).__name__}: it produced a gradient of "
+        f"shape {tuple(got)} for an input of shape {tuple(want)} (not a broadcast of it)"
+    )
+
+
 def _deliver_to_leaf(leaf, g, capture, create_graph):
     if capture is None:
         _accumulate_leaf(leaf, g, create_graph)
@@ -524,6 +564,9 @@ def _collect(capture, inputs, allow_unused):
                 "outputs, so it has no gradient. Pass allow_unused=True to get None for it."
             )
         if g is not None and not isinstance(g, Tensor):
+            g = _fresh(g)
+            if any(r is not None and r.data is g for r in result):
+                g = g.copy()  # one array for two inputs (e.g. a + b): give each its own
             g = Tensor._make(g, None, False, [0])
         result.append(g)
     return tuple(result)

@@ -408,7 +408,10 @@ class Where(Function):
 
     def forward(self, condition, x, y):
         if condition.dtype != bool:
-            raise TypeError(f"condition must be a boolean array, got dtype {condition.dtype}")
+            raise TypeError(
+                f"condition must be a boolean array, got dtype {condition.dtype} (note that "
+                "mg.tensor([True, False]) is float64 like every Python list: pass "
+                "dtype=bool, a comparison such as x > 0, or a NumPy bool array)")
         return _xp(condition).where(condition, x, y)
 
     # d/dx = 1 where condition, d/dy = 1 elsewhere
@@ -566,6 +569,11 @@ class Transpose(Function):
     is_view = True
 
     def forward(self, x, axes=None):
+        if axes is not None:
+            if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+                raise ValueError(f"axes {tuple(axes)} are not a permutation of the "
+                                 f"{x.ndim} axes of shape {x.shape}")
+            axes = tuple(a % x.ndim for a in axes)  # negative axes: the inverse needs these
         self.axes = axes
         return x.transpose(axes) if axes is not None else x.T
 
@@ -725,6 +733,9 @@ def where(condition, x, y) -> Tensor:
         condition = condition.data
     elif not hasattr(condition, "dtype"):
         condition = np.asarray(condition)
+    # NumPy scalars are weak, as Python numbers: float32 branches stay float32
+    x = x.item() if isinstance(x, np.generic) else x
+    y = y.item() if isinstance(y, np.generic) else y
     return Where.apply(condition, x, y)
 
 

@@ -236,10 +236,14 @@ class Tensor:
         return self.to(dtype=np.float64)
 
     def astype(self, dtype) -> Tensor:
-        """Cast to ``dtype`` (differentiable between float dtypes)."""
-        if np.dtype(dtype) == self.data.dtype:
+        """Cast to ``dtype`` (differentiable between float dtypes; a cast to an integer or
+        bool dtype is cut from the graph, as in PyTorch)."""
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
             return self
-        return ops.Cast.apply(self, dtype=np.dtype(dtype))
+        if dtype.kind not in _FLOAT_KINDS:
+            return Tensor._make(self.data.astype(dtype), None, False, [0])
+        return ops.Cast.apply(self, dtype=dtype)
 
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
@@ -333,7 +337,12 @@ class Tensor:
 
     # comparisons: not differentiable, return bool tensors
     def _compare(self, other, fn):
-        out = fn(self.data, other.data if isinstance(other, Tensor) else other)
+        try:
+            out = fn(self.data, other.data if isinstance(other, Tensor) else other)
+        except (ValueError, TypeError) as exc:
+            raise autograd._plain_error_type(exc)(
+                f"comparison {fn.__name__}: cannot compare a tensor of shape "
+                f"{tuple(self.shape)} with {autograd._describe(other)} ({exc})") from None
         if isinstance(out, (bool, np.generic)):
             out = np.asarray(out)
         return Tensor._make(out, None, False, [0])
@@ -379,7 +388,7 @@ class Tensor:
         try:
             self.data = fn(self.data, other)
         except (ValueError, TypeError) as exc:
-            raise type(exc)(
+            raise autograd._plain_error_type(exc)(
                 f"in-place {name}: cannot update a tensor of shape {tuple(self.shape)} and "
                 f"dtype {self.dtype} with {autograd._describe(other)} ({exc})"
             ) from None
@@ -462,13 +471,18 @@ class Tensor:
         return self.reshape(tuple(shape))
 
     def squeeze(self, axis=None) -> Tensor:
+        """Drop size-1 axes (all of them, or those of ``axis``: an int or a tuple)."""
         if axis is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
-        _check_axis("squeeze", axis, self.ndim, self.shape)  # % alone would wrap silently
-        axis = axis % self.ndim
-        if self.shape[axis] != 1:
+        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+        drop = set()
+        for a in axes:
+            _check_axis("squeeze", a, self.ndim, self.shape)  # % alone would wrap silently
+            if self.shape[a % self.ndim] == 1:
+                drop.add(a % self.ndim)
+        if not drop:
             return self
-        return self.reshape(self.shape[:axis] + self.shape[axis + 1:])
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in drop))
 
     def broadcast_to(self, shape) -> Tensor:
         return ops.BroadcastTo.apply(self, shape=tuple(shape))
@@ -491,8 +505,12 @@ class Tensor:
     def min(self, axis=None, keepdims=False) -> Tensor:
         return ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
-    def var(self, axis=None, keepdims=False, ddof=0) -> Tensor:
-        """Variance, mean((x - mean(x))²) · n / (n - ddof), built from primitives."""
+    def var(self, axis=None, keepdims=False, ddof=1) -> Tensor:
+        """Variance Σ(x - mean(x))² / (n - ddof), built from primitives.
+
+        ``ddof=1`` (the unbiased estimate) is the default, as ``torch.var``; NumPy's
+        ``var`` defaults to ``ddof=0``.
+        """
         centered = self - self.mean(axis=axis, keepdims=True)
         n = self.data.size if axis is None else int(np.prod(
             [self.shape[a] for a in ((axis,) if isinstance(axis, int) else axis)]))
@@ -536,6 +554,9 @@ class Tensor:
         """Limit values to [lo, hi]; the gradient is 1 inside the interval, 0 outside."""
         if lo is None and hi is None:
             raise ValueError("clip: at least one of lo and hi must be given")
+        # NumPy scalar bounds are weak, as Python numbers: float32 stays float32
+        lo = lo.item() if isinstance(lo, np.generic) else lo
+        hi = hi.item() if isinstance(hi, np.generic) else hi
         return ops.Clip.apply(self, lo=lo, hi=hi)
 
     clamp = clip

@@ -654,3 +654,55 @@ def test_backward_is_not_asked_for_gradients_nobody_needs():
     assert asked == [(True, False), (False, True)]
     node = Probe.apply(a, mg.tensor([2.0])).grad_fn
     assert node.parents[1] is None and node.meta[1] is None
+
+
+# ----------------------------------------------------------------------------- review fixes
+def test_transpose_with_negative_axes_sends_back_a_gradient_of_the_input_shape():
+    x = mg.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    w = np.random.default_rng(0).standard_normal((4, 2, 3))
+    (x.permute(-1, 0, 1) * mg.tensor(w)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.transpose(w, (1, 2, 0)))
+
+
+def test_cast_to_an_integer_dtype_leaves_the_graph():
+    x = mg.tensor([1.5, 2.5], requires_grad=True)
+    y = x.astype(np.int64)
+    assert not y.requires_grad and y.grad_fn is None
+    np.testing.assert_array_equal(y.numpy(), [1, 2])
+
+
+def test_set_grad_enabled_as_a_call_a_context_and_a_decorator():
+    x = mg.tensor([1.0], requires_grad=True)
+    try:
+        mg.set_grad_enabled(False)
+        assert not (x * 2).requires_grad
+    finally:
+        mg.set_grad_enabled(True)
+    assert (x * 2).requires_grad
+    with mg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+    @mg.set_grad_enabled(False)
+    def f():
+        return (x * 2).requires_grad
+
+    assert (x * 2).requires_grad and not f() and (x * 2).requires_grad
+
+
+def test_mg_grad_returns_separate_writable_arrays():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    ga, gb = mg.grad(a + b, [a, b], grad_outputs=mg.tensor([1.0, 1.0]))
+    assert not np.shares_memory(ga.data, gb.data)
+    (g,) = mg.grad(a.sum(), a)
+    g.data[0] = 5.0  # writable, not a broadcast view
+    assert g.numpy().tolist() == [5.0, 1.0]
+
+
+def test_numpy_error_subclasses_are_reported_not_crashed_on():
+    t = mg.tensor(np.array([1, 2]))
+    with pytest.raises(TypeError, match=r"in-place add .*int64"):
+        t += 1.5
+    with pytest.raises(TypeError, match=r"^clip: "):
+        mg.tensor([1.0, 2.0]).clip("a", None)

@@ -125,7 +125,7 @@ OPS = {
     "min_axis_keepdims": (lambda a: a.min(axis=0, keepdims=True),
                           lambda a: a.min(axis=0, keepdims=True), _CUBE),
     "min_tuple": (lambda a: a.min(axis=(-2, -1)), lambda a: a.min(axis=(1, 2)), _CUBE),
-    "var": (lambda a: a.var(axis=1), lambda a: a.var(axis=1), _CUBE),
+    "var": (lambda a: a.var(axis=1), lambda a: a.var(axis=1, ddof=1), _CUBE),  # torch: unbiased
     "logsumexp_all": (lambda a: mg.logsumexp(a), _np_logsumexp, _CUBE),
     "logsumexp_axis": (lambda a: mg.logsumexp(a, axis=-1),
                        lambda a: _np_logsumexp(a, axis=-1), _CUBE),
