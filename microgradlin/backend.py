@@ -42,9 +42,19 @@ def _import_strict():
     return _strict
 
 
+def _notice_foreign(array) -> bool:
+    """A CuPy array made before microgradlin imported CuPy: import it now (True if so)."""
+    if type(array).__module__.startswith("cupy"):
+        _import_cupy()
+        return True
+    return False
+
+
 def get_array_module(array):
     """The array module (``numpy`` or ``cupy``) that owns ``array``."""
-    if type(array) is _ndarray or not multi_device:
+    if type(array) is _ndarray:
+        return np
+    if not multi_device and not _notice_foreign(array):
         return np
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy
@@ -59,7 +69,7 @@ def is_gpu_array(array) -> bool:
 
 def is_device_array(array) -> bool:
     """True for arrays that do not live in host (NumPy) memory: CuPy, or the strict stand-in."""
-    if type(array) is _ndarray or not multi_device:
+    if type(array) is _ndarray or (not multi_device and not _notice_foreign(array)):
         return False
     return is_gpu_array(array) or (_strict is not None and isinstance(array, _strict.StrictArray))
 
@@ -67,7 +77,7 @@ def is_device_array(array) -> bool:
 def device_of(array) -> str:
     """``"cpu"`` for NumPy data, ``"cuda:N"`` for CuPy data on GPU N (``"strict"`` for the
     testing stand-in)."""
-    if type(array) is _ndarray or not multi_device:
+    if type(array) is _ndarray or (not multi_device and not _notice_foreign(array)):
         return "cpu"
     if is_gpu_array(array):
         return f"cuda:{array.device.id}"

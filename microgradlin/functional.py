@@ -188,6 +188,13 @@ def _reduce(loss, reduction):
     return loss
 
 
+def _check_values(data) -> bool:
+    """Should value checks (label sets, ranges) run on ``data``? Not on a GPU: reading the
+    answer back would stall every training step on a device sync. Shapes and dtypes are
+    checked on every device; validate label values on the host (the models' ``fit`` does)."""
+    return not backend.is_gpu_array(data)
+
+
 def _first_bad(values, bad):
     """The first offending value, for an error message (only called once something is bad)."""
     return _raw(values)[bad].reshape(-1)[0].item()
@@ -196,6 +203,8 @@ def _first_bad(values, bad):
 def _check_signs(name, target):
     """Labels must be -1 or +1 (one elementwise test, one reduction)."""
     t = _raw(target)
+    if not _check_values(t):
+        return
     bad = (t != 1) & (t != -1)
     if bad.any():
         raise ValueError(
@@ -260,6 +269,8 @@ def binary_cross_entropy(input, target, reduction="mean") -> Tensor:
     y = _target_like("binary_cross_entropy", p, target)
     for what, v in (("input probabilities", p), ("target", y)):
         data = _raw(v)
+        if not _check_values(data):
+            continue
         bad = ~((data >= 0) & (data <= 1))  # also catches nan
         if bad.any():
             raise ValueError(
@@ -291,8 +302,8 @@ def _class_indices(name, target, n, k):
             f"{name}: class-index target must have shape ({n},) for input of shape ({n}, {k}),"
             f" got {tuple(t.shape)}"
         )
-    bad = (t < 0) | (t >= k)
-    if bad.any():
+    bad = (t < 0) | (t >= k) if _check_values(t) else None
+    if bad is not None and bad.any():
         raise ValueError(
             f"{name}: class index {_first_bad(t, bad)!r} is out of range for {k} classes "
             f"(valid: 0 to {k - 1})"
@@ -429,8 +440,8 @@ def cross_entropy(input, target, reduction="mean") -> Tensor:
             )
         t = _target_like("cross_entropy", z, target)
         data = _raw(t)
-        bad = ~((data >= 0) & (data <= 1))  # also catches nan
-        if bad.any():
+        bad = ~((data >= 0) & (data <= 1)) if _check_values(data) else None  # catches nan
+        if bad is not None and bad.any():
             raise ValueError(
                 f"cross_entropy: target probabilities must lie in [0, 1], got "
                 f"{_first_bad(data, bad)!r}"

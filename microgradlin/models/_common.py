@@ -85,14 +85,20 @@ def class_indices(name, y, n=None, n_classes=None):
     return y, k
 
 
+def _host_pair(pred, y):
+    """A score is a Python number anyway: compare on the host, wherever each side lives."""
+    return backend.to_numpy(raw(pred)), backend.to_numpy(raw(y))
+
+
 def accuracy(pred, y) -> float:
     """Fraction of ``pred`` equal to ``y``."""
-    return float((raw(pred) == raw(y)).mean())
+    pred, y = _host_pair(pred, y)
+    return float((pred == y).mean())
 
 
 def r2_score(pred, y) -> float:
     """Coefficient of determination R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)²."""
-    pred, y = raw(pred), raw(y)
+    pred, y = _host_pair(pred, y)
     ss_res = float(((y - pred) ** 2).sum())
     ss_tot = float(((y - y.mean()) ** 2).sum())
     return 1.0 - ss_res / ss_tot
@@ -149,7 +155,9 @@ class LinearModel(Module):
             dtype = X.dtype if X.dtype.kind == "f" else np.dtype(np.float64)
         if isinstance(X, Tensor):
             return X if X.dtype == dtype else X.astype(dtype)
-        return Tensor(X, dtype=dtype)
+        # host data follows the model to its device (a Tensor input must already be there)
+        device = self.linear.weight.device if self.linear is not None else self._device
+        return Tensor(X, dtype=dtype, device=device)
 
     def _ensure_built(self, phi: Tensor):
         expected = self.linear.in_features if self.linear is not None else self._n_features
@@ -171,7 +179,11 @@ class LinearModel(Module):
         """The training loss J(w) on (X, y), a scalar Tensor ready for ``backward()``."""
         phi = self.features(X)
         self._check_built()
-        return self._loss(phi, self._targets(y, phi.shape[0], phi.dtype))
+        return self._loss(phi, self._targets_on_device(y, phi))
+
+    def _targets_on_device(self, y, phi):
+        """The validated targets, on the device of Φ(X) (checked on the host, once)."""
+        return backend.to_device(self._targets(y, phi.shape[0], phi.dtype), phi.device)
 
     def _gradient_descent(self, X, y, lr, epochs, batch_size, seed):
         """Plain (minibatch) gradient descent: w <- w - lr ∇J(w), the lecture's Algorithm 2.
@@ -185,7 +197,7 @@ class LinearModel(Module):
         if int(epochs) != epochs or epochs < 0:
             raise ValueError(f"{type(self).__name__}.fit: epochs must be an integer >= 0")
         phi = self.features(X)
-        targets = self._targets(y, phi.shape[0], phi.dtype)
+        targets = self._targets_on_device(y, phi)
         self._ensure_built(phi)
         phi = phi.detach()
         n = phi.shape[0]
@@ -199,7 +211,7 @@ class LinearModel(Module):
             else:
                 order = backend.to_device(rng.permutation(n), phi.device)
                 batches = [order[i:i + batch_size] for i in range(0, n, int(batch_size))]
-            total = 0.0
+            total = 0.0  # Σ weight·loss, kept on the device: one sync per epoch, not per step
             for idx in batches:
                 if idx is None:
                     loss = self._loss(phi, targets)
@@ -212,14 +224,14 @@ class LinearModel(Module):
                 with no_grad():
                     for p in params:
                         p -= lr * p.grad  # w <- w - ε ∇J(w)
-                value = loss.item()
-                if not math.isfinite(value):
-                    raise FloatingPointError(
-                        f"{type(self).__name__}.fit: the loss became {value} (diverged); "
-                        f"lower the learning rate (lr={lr}) or standardise the features"
-                    )
-                total += value * weight
-            self.loss_history.append(total / n)
+                total = total + loss.data * weight
+            value = float(total) / n
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"{type(self).__name__}.fit: the loss became {value} (diverged); "
+                    f"lower the learning rate (lr={lr}) or standardise the features"
+                )
+            self.loss_history.append(value)
         return self
 
     # ------------------------------------------------------------------ inference
