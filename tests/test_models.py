@@ -279,3 +279,17 @@ def test_perceptron_records_history():
     changed = np.any(np.diff(model.weight_history, axis=0) != 0, axis=1).sum()
     assert changed == model.n_mistakes
     assert Perceptron().fit(X, y, record_history=False).weight_history is None
+
+
+def test_a_frozen_parameter_stays_a_parameter():
+    """PyTorch: requires_grad_(False) freezes a parameter; it stays in state_dict()."""
+    from microgradlin.models import Linear
+
+    lin = Linear(3, 2, seed=0)
+    lin.bias.requires_grad_(False)
+    assert [name for name, _ in lin.named_parameters()] == ["weight", "bias"]
+    assert set(lin.state_dict()) == {"weight", "bias"}
+    state = lin.state_dict()
+    state["bias"] = state["bias"] + 1.0
+    lin.load_state_dict(state)
+    assert (lin.bias.numpy() == state["bias"]).all()

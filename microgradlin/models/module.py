@@ -18,14 +18,23 @@ class Module:
     def forward(self, x):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
+    def __setattr__(self, name, value):
+        # A tensor that requires grad when assigned is a parameter for good: freezing it later
+        # (requires_grad_(False)) keeps it in parameters() and state_dict(), as in PyTorch.
+        if isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
+            self.__dict__.setdefault("_parameter_names", set()).add(name)
+        object.__setattr__(self, name, value)
+
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
     def named_parameters(self, prefix=""):
         """(name, parameter) pairs, sub-modules' names dotted (``"linear.weight"``)."""
         seen = set()
+        registered = self.__dict__.get("_parameter_names", ())
         for name, value in vars(self).items():
-            if isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
+            if isinstance(value, Tensor) and value.is_leaf and (
+                    value.requires_grad or name in registered):
                 if id(value) not in seen:
                     seen.add(id(value))
                     yield prefix + name, value
