@@ -511,7 +511,8 @@ class Max(_Reduction):
 
     # d/dx_i max(x) = 1 for the maximal element(s), shared equally among ties; 0 elsewhere
     def backward(self, g, x, out):
-        winners = _raw(x) == _raw(self._kept(out))
+        xr, best = _raw(x), _raw(self._kept(out))
+        winners = (xr == best) | ((xr != xr) & (best != best))  # a nan maximum: the nans win
         share = winners / winners.sum(axis=self.axes, keepdims=True)
         return self._kept(g) * share
 
