@@ -260,7 +260,10 @@ def binary_cross_entropy(input, target, reduction="mean") -> Tensor:
 
     Each log is clamped at -100 as in PyTorch, so p = 0 or 1 gives a finite loss. The clamp
     is done by clipping p (resp. 1 - p) at e^-100 *before* the log: same values, and the
-    derivative of the clipped region is exactly 0 instead of 0·∞ = nan.
+    derivative of the clipped region is exactly 0 instead of 0·∞ = nan. (PyTorch's fused
+    kernel differs there only: it returns (p - y) / max(p(1 - p), 1e-12), e.g. -1e12 at
+    p = 0, y = 1, where this derived gradient is 0; for p strictly inside (e^-100, 1 - e^-100)
+    the two agree.)
     Prefer :func:`binary_cross_entropy_with_logits` on logits: it never needs the clamp.
     ∂ℓ/∂p = (p - y) / (p (1 - p)); through p = σ(z) this becomes p - y.
     """
