@@ -58,22 +58,30 @@ def _reduce_grad(g, reduction, n):
 class BCEWithLogits(Function):
     """Fused, stable binary cross-entropy on logits z with targets y in [0, 1].
 
-    ℓ(z, y) = -y log σ(z) - (1 - y) log(1 - σ(z)) = max(z, 0) - z·y + log(1 + exp(-|z|)),
-    the right-hand form never overflows (finite at z = ±1e4).
+    ℓ(z, y) = -y log σ(z) - (1 - y) log(1 - σ(z)) = softplus(z) - z·y, with
+    softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + exp(-|z|)): never overflows (finite at
+    z = ±1e4). The node keeps softplus(z) for its backward until the loss is dropped.
     """
 
     op_name = "binary_cross_entropy_with_logits"
-    __slots__ = ("reduction", "n")
+    __slots__ = ("reduction", "n", "softplus")
     save_inputs = (0, 1)
+    small = 128  # below this many logits, NumPy's call overhead outweighs its arithmetic
 
     def forward(self, z, y, reduction="mean"):
         xp = _xp(z)
         self.reduction = reduction
         self.n = z.size
         if backend.is_gpu_array(z):  # one fused kernel instead of seven launches
+            self.softplus = None
             return cuda.bce_with_logits_forward(z, y, reduction)
-        e = xp.exp(-xp.abs(z))  # in (0, 1]: never overflows
-        loss = xp.maximum(z, 0) - z * y + xp.log1p(e)
+        # softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): never overflows
+        if z.size <= self.small:
+            sp = xp.logaddexp(0, z)  # one call; slower per element than the four below
+        else:
+            sp = xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
+        self.softplus = sp  # backward's σ(z) = exp(z - softplus(z)), two calls
+        loss = sp - z * y
         if reduction == "mean":
             return loss.sum() / self.n
         if reduction == "sum":
@@ -88,10 +96,10 @@ class BCEWithLogits(Function):
         if need_z:
             if isinstance(z, Tensor):
                 gz = (_sigmoid(z) - y) * g
-            elif backend.is_gpu_array(z):
+            elif self.softplus is None:  # on the GPU: one fused kernel
                 gz = cuda.bce_with_logits_grad(z, y, g)
-            else:  # σ(z) = (1 + tanh(z/2)) / 2: no overflow, exact to ~1e-16 absolute
-                gz = (0.5 * _xp(z).tanh(0.5 * z) + 0.5 - y) * g
+            else:  # σ(z) = e^z / (1 + e^z) = exp(z - softplus(z)): exact, never overflows
+                gz = (_xp(z).exp(z - self.softplus) - y) * g
         if need_y:
             gy = -g * z
         return gz, gy
