@@ -223,8 +223,12 @@ class Function:
         fn.needs_input_grad = _ONE_TRUE
         fn.meta = ((data.shape, data.dtype),)
         if cls._save_0:
-            fn.saved = (data, out if cls.save_output else None)
-            fn.versions = ((x._vc, x._vc[0]),)
+            if cls.save_output:
+                fn.saved = (data, out)
+                fn.versions = ((x._vc, x._vc[0]), (vc, vc[0]))
+            else:
+                fn.saved = (data, None)
+                fn.versions = ((x._vc, x._vc[0]),)
         elif cls.save_output:
             fn.saved = (None, out)
             fn.versions = ((vc, vc[0]),)
@@ -232,7 +236,15 @@ class Function:
             fn.saved = (None, None)
             fn.versions = _EMPTY
         fn.retained = None
-        return _make(out, fn, True, vc)
+        t = _new(Tensor)  # Tensor._make, inlined (the hot path)
+        t.data = out
+        t.grad_fn = fn
+        t._rg = True
+        t._grad = None
+        t._grad_owned = False
+        t.name = None
+        t._vc = vc
+        return t
 
     @classmethod
     def apply_binary(cls, x, y, **params):

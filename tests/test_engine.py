@@ -706,3 +706,14 @@ def test_numpy_error_subclasses_are_reported_not_crashed_on():
         t += 1.5
     with pytest.raises(TypeError, match=r"^clip: "):
         mg.tensor([1.0, 2.0]).clip("a", None)
+
+
+def test_in_place_change_of_a_saved_output_of_an_op_that_also_saved_its_input():
+    """Max saves its input and its output: changing the output must be caught too."""
+    x = mg.tensor([1.0, 3.0, 2.0], requires_grad=True)
+    m = x.max(axis=0, keepdims=True)
+    y = m.sum()  # Sum saves nothing: only Max's record of its output can notice
+    with mg.no_grad():
+        m += 1.0
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
