@@ -266,6 +266,17 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
+def _subtract_in_place(p, delta, who):
+    """``p.data -= delta`` on the parameter's own array; bump its version counter."""
+    try:
+        p.data -= delta
+    except ValueError:
+        if not getattr(p.data.flags, "writeable", True):  # CuPy arrays have no such flag
+            raise _read_only_error(who, p) from None
+        raise
+    p._vc[0] += 1
+
+
 def _read_only_error(who, p):
     return ValueError(
         f"{who}.step: parameter of shape {tuple(p.shape)} holds a read-only array and cannot "
@@ -329,13 +340,7 @@ class SGD(Optimizer):
                         buf *= momentum  # b ← μ b + g, in place
                         buf += g
                     g = g + momentum * buf if nesterov else buf
-                try:
-                    p.data -= lr * g  # p ← p - ε d, in place
-                except ValueError:
-                    if not p.data.flags.writeable:
-                        raise _read_only_error("SGD", p) from None
-                    raise
-                p._vc[0] += 1
+                _subtract_in_place(p, lr * g, "SGD")  # p ← p - ε d
         return loss
 
 
@@ -407,11 +412,5 @@ class Adam(Optimizer):
                 denom += eps  # √v̂ + eps
                 update = m / denom
                 update *= lr / bias1  # ε m̂ / (√v̂ + eps)
-                try:
-                    p.data -= update
-                except ValueError:
-                    if not p.data.flags.writeable:
-                        raise _read_only_error("Adam", p) from None
-                    raise
-                p._vc[0] += 1
+                _subtract_in_place(p, update, "Adam")
         return loss
