@@ -143,10 +143,9 @@ def elementwise_contenders(length=60, with_torch=False):
             v = v - 0.5
         return v
 
-    x_t = mg.tensor(x, requires_grad=True)
-
-    def mg_forward_backward():
-        v = x_t
+    def autodiff_chain(v):
+        """The same chain on a microgradlin or a PyTorch tensor, forward then backward."""
+        leaf = v
         for _ in range(length // len(CHAIN)):
             v = v * 0.9
             v = v + 0.1
@@ -155,8 +154,13 @@ def elementwise_contenders(length=60, with_torch=False):
             v = v.sigmoid()
             v = v - 0.5
         v.sum().backward()
-        x_t.grad = None
+        leaf.grad = None
         return v
+
+    x_t = mg.tensor(x, requires_grad=True)
+
+    def mg_forward_backward():
+        return autodiff_chain(x_t)
 
     contenders = {"numpy": numpy_forward, "microgradlin": mg_forward_backward}
     if with_torch:
@@ -165,17 +169,7 @@ def elementwise_contenders(length=60, with_torch=False):
         xp_ = torch.tensor(x, requires_grad=True)
 
         def torch_forward_backward():
-            v = xp_
-            for _ in range(length // len(CHAIN)):
-                v = v * 0.9
-                v = v + 0.1
-                v = v.tanh()
-                v = v.exp()
-                v = v.sigmoid()
-                v = v - 0.5
-            v.sum().backward()
-            xp_.grad = None
-            return v
+            return autodiff_chain(xp_)
 
         contenders["torch"] = torch_forward_backward
     return contenders
