@@ -27,6 +27,8 @@ recorded and can be differentiated again (Hessians, Hessian-vector products).
 from __future__ import annotations
 
 import functools
+import itertools
+from heapq import heappop, heappush
 from weakref import ref as _weakref
 
 import numpy as np
@@ -134,6 +136,9 @@ _make = Tensor._make
 _ndarray = np.ndarray
 _generic = np.generic
 _asarray = np.asarray
+# Every recorded node gets the next number: a node's inputs were made before it, so walking
+# nodes from the highest number down visits each one after all of its consumers.
+_next_seq = itertools.count().__next__
 
 
 class Function:
@@ -152,22 +157,26 @@ class Function:
     broadcast shape: the engine sums them back to each input's shape.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "saved", "meta", "versions", "retained",
+    __slots__ = ("parents", "needs_input_grad", "saved", "meta", "versions", "retained", "seq",
                  "__weakref__")
     save_inputs: tuple = ()
     save_output: bool = False
     is_view: bool = False  # output may share memory with input 0 (shares its version counter)
     torch_promotion: bool = False  # elementwise arithmetic: a float operand's dtype wins
+    # Elementwise ops on float data: a gradient has its input's shape and dtype unless the
+    # inputs were broadcast or mixed dtypes. Their nodes then skip ``meta`` (and the engine
+    # its shape/dtype check): ``meta is None`` means "every input looks like the output".
+    elementwise: bool = False
 
     @classmethod
     def apply(cls, *inputs, **params):
         """Run ``forward`` on the inputs' data and, if recording, keep this node."""
         if len(inputs) == 1 and inputs[0].__class__ is Tensor:
-            return cls.apply_unary(inputs[0], **params)
-        fn = _new(cls)
+            return cls.apply_unary(inputs[0], params or None)
+        if len(inputs) == 2:
+            return cls.apply_binary(inputs[0], inputs[1], params or None)
+        fn = cls()
         datas = [a.data if a.__class__ is Tensor else a for a in inputs]
-        if cls.torch_promotion and len(datas) == 2:  # maximum, minimum
-            datas = list(_promote_like_torch(*datas))
         if backend.multi_device:
             _check_same_device(cls, inputs, datas)
         try:
@@ -180,21 +189,20 @@ class Function:
         needs = tuple([a.__class__ is Tensor and a._rg for a in inputs])
         if not (_grad_enabled and True in needs):
             return _make(out, None, False, vc)
+        fn.seq = _next_seq()
         fn.needs_input_grad = needs
         fn.parents = tuple([(a.grad_fn or a) if r else None for a, r in zip(inputs, needs)])
         fn.meta = tuple([(d.shape, d.dtype) if r else None for d, r in zip(datas, needs)])
         saved = [None] * (len(inputs) + 1)
-        versions = _EMPTY
-        if cls.save_inputs:
-            versions = []
-            for i in cls.save_inputs:
-                saved[i] = datas[i]
-                a = inputs[i]
-                if a.__class__ is Tensor:
-                    versions.append((a._vc, a._vc[0]))
+        versions = []
+        for i in cls.save_inputs:
+            saved[i] = datas[i]
+            a = inputs[i]
+            if a.__class__ is Tensor:
+                versions.append((a._vc, a._vc[0]))
         if cls.save_output:
             saved[-1] = out
-            versions = [*versions, (vc, vc[0])]
+            versions.append((vc, vc[0]))
         fn.saved = saved
         fn.versions = versions
         fn.retained = None
@@ -202,16 +210,18 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._save_0 = 0 in cls.save_inputs
-        cls._save_1 = 1 in cls.save_inputs
+        # the class settings the fast paths read, in one tuple (one lookup instead of five)
+        cls._flags = (0 in cls.save_inputs, 1 in cls.save_inputs, cls.save_output,
+                      cls.elementwise, cls.torch_promotion)
 
     @classmethod
-    def apply_unary(cls, x, **params):
-        """``apply`` specialised for one Tensor input (the hot path)."""
-        fn = _new(cls)
+    def apply_unary(cls, x, params=None):
+        """``apply`` specialised for one Tensor input (the hot path); ``params`` is a dict of
+        keyword arguments for ``forward``, or None."""
+        fn = cls()
         data = x.data
         try:
-            out = fn.forward(data, **params)
+            out = fn.forward(data) if params is None else fn.forward(data, **params)
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, (x,), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
@@ -219,17 +229,19 @@ class Function:
         if not (x._rg and _grad_enabled):
             return _make(out, None, False, x._vc if fn.is_view else [0])
         vc = x._vc if fn.is_view else [0]
+        save_0, _, save_output, elementwise, _ = cls._flags
+        fn.seq = _next_seq()
         fn.parents = (x.grad_fn or x,)
         fn.needs_input_grad = _ONE_TRUE
-        fn.meta = ((data.shape, data.dtype),)
-        if cls._save_0:
-            if cls.save_output:
+        fn.meta = None if elementwise else ((data.shape, data.dtype),)
+        if save_0:
+            if save_output:
                 fn.saved = (data, out)
                 fn.versions = ((x._vc, x._vc[0]), (vc, vc[0]))
             else:
                 fn.saved = (data, None)
                 fn.versions = ((x._vc, x._vc[0]),)
-        elif cls.save_output:
+        elif save_output:
             fn.saved = (None, out)
             fn.versions = ((vc, vc[0]),)
         else:
@@ -247,42 +259,57 @@ class Function:
         return t
 
     @classmethod
-    def apply_binary(cls, x, y, **params):
-        """``apply`` specialised for two inputs (Tensors or constants)."""
-        fn = _new(cls)
-        x_is_t = x.__class__ is Tensor
-        y_is_t = y.__class__ is Tensor
-        xd = x.data if x_is_t else x
-        yd = y.data if y_is_t else y
-        if (cls.torch_promotion and xd.__class__ not in _PY_NUMBERS
-                and yd.__class__ not in _PY_NUMBERS  # Python numbers are weak in NumPy already
+    def apply_binary(cls, x, y, params=None):
+        """``apply`` specialised for two inputs (Tensors or constants); ``params`` as in
+        ``apply_unary``."""
+        fn = cls()
+        if x.__class__ is Tensor:
+            xd = x.data
+            x_rg = x._rg
+        else:
+            xd = x
+            x_rg = False
+        if y.__class__ is Tensor:
+            yd = y.data
+            y_rg = y._rg
+        else:
+            yd = y
+            y_rg = False
+        save_0, save_1, save_output, elementwise, torch_promotion = cls._flags
+        # a Python number is weak in NumPy already; otherwise promote as PyTorch does
+        number = yd.__class__ in _PY_NUMBERS or xd.__class__ in _PY_NUMBERS
+        if (torch_promotion and not number
                 and (xd.__class__ is not yd.__class__ or xd.dtype is not yd.dtype)):
             xd, yd = _promote_like_torch(xd, yd)
         if backend.multi_device:
             _check_same_device(cls, (x, y), (xd, yd))
         try:
-            out = fn.forward(xd, yd, **params)
+            out = fn.forward(xd, yd) if params is None else fn.forward(xd, yd, **params)
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, (x, y), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
             out = _asarray(out)
-        x_rg = x_is_t and x._rg
-        y_rg = y_is_t and y._rg
         if not ((x_rg or y_rg) and _grad_enabled):
             return _make(out, None, False, [0])
         vc = [0]
+        fn.seq = _next_seq()
         fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
         fn.needs_input_grad = (x_rg, y_rg)
-        fn.meta = ((xd.shape, xd.dtype) if x_rg else None, (yd.shape, yd.dtype) if y_rg else None)
-        versions = ()
-        if cls._save_0 and x_is_t:
+        if elementwise and (number or (
+                x.__class__ is Tensor and y.__class__ is Tensor  # (lists have no shape)
+                and xd.shape == yd.shape and xd.dtype is yd.dtype)):
+            fn.meta = None  # no broadcasting, one dtype: each gradient fits its input as is
+        else:
+            fn.meta = ((xd.shape, xd.dtype) if x_rg else None,
+                       (yd.shape, yd.dtype) if y_rg else None)
+        versions = _EMPTY
+        if save_0 and x.__class__ is Tensor:
             versions = ((x._vc, x._vc[0]),)
-        if cls._save_1 and y_is_t:
+        if save_1 and y.__class__ is Tensor:
             versions += ((y._vc, y._vc[0]),)
-        if cls.save_output:
+        if save_output:
             versions += ((vc, 0),)
-        fn.saved = (xd if cls._save_0 else None, yd if cls._save_1 else None,
-                    out if cls.save_output else None)
+        fn.saved = (xd if save_0 else None, yd if save_1 else None, out if save_output else None)
         fn.versions = versions
         fn.retained = None
         t = _new(Tensor)  # Tensor._make, inlined: this is the hottest path of the engine
@@ -399,28 +426,6 @@ def _version_error(node):
     )
 
 
-def _count_consumers(roots):
-    """How many times each node reachable from ``roots`` is used as a parent (iterative)."""
-    counts = {}
-    stack = []
-    for r in roots:
-        if r not in counts:
-            counts[r] = 0
-            stack.append(r)
-    while stack:
-        node = stack.pop()
-        for p in node.parents:
-            if p is None or p.__class__ is Tensor:
-                continue
-            c = counts.get(p)
-            if c is None:
-                counts[p] = 1
-                stack.append(p)
-            else:
-                counts[p] = c + 1
-    return counts
-
-
 def _as_tensor_values(node, saved):
     """create_graph mode: wrap the saved arrays as Tensors that carry their own graph."""
     values = []
@@ -448,88 +453,156 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
 
     Without ``inputs``: accumulate into the ``.grad`` of every leaf that requires grad.
     With ``inputs`` (``mg.grad``): return their gradients instead, touching no ``.grad``.
+
+    Nodes are visited newest first (by their ``seq`` number), so a node runs once, after
+    every consumer has added its gradient. A node that is the only one waiting (a chain)
+    goes next directly; others wait in a heap, their gradients summed in ``buffers``.
     """
     # capture: the tensors mg.grad asked about, keyed by their node (or by the leaf itself)
     capture = None if inputs is None else {(t.grad_fn or t): None for t in inputs}
-    buffers = {}  # node -> sum of the gradients it has received so far
-    for root, seed in zip(roots, seeds):
-        node = root.grad_fn
-        if node is None:
-            _deliver_to_leaf(root, seed, capture, create_graph)
-        else:
-            buffers[node] = buffers[node] + seed if node in buffers else seed
-    if not buffers:
-        return _collect(capture, inputs, allow_unused)
-
-    counts = _count_consumers(buffers)
-    ready = [node for node in buffers if counts[node] == 0]
+    heap = []  # (-seq, node) of the nodes waiting, newest on top
+    buffers = {}  # node in the heap -> sum of the gradients it has received so far
     owned = set()  # nodes whose buffer we allocated ourselves: safe to add into in place
     given = set()  # ids of arrays handed to leaves as their new .grad in this pass
+    if len(roots) == 1 and roots[0].grad_fn is not None:  # loss.backward()
+        node, g = roots[0].grad_fn, seeds[0]
+    else:
+        for root, seed in zip(roots, seeds):
+            node = root.grad_fn
+            if node is None:
+                _deliver_to_leaf(root, seed, capture, create_graph)
+            elif node in buffers:
+                buffers[node] = buffers[node] + seed
+            else:
+                buffers[node] = seed
+                heappush(heap, (-node.seq, node))
+        if not heap:
+            return _collect(capture, inputs, allow_unused)
+        node = heappop(heap)[1]
+        g = buffers.pop(node)
     global _grad_enabled
     prev_mode = _grad_enabled
     _grad_enabled = create_graph  # the backward pass is recorded only with create_graph
     try:
-        while ready:
-            node = ready.pop()
-            g = buffers.pop(node)
+        while True:
             saved = node.saved
             if saved is None:
                 raise _freed_error(node)
-            if node.versions:
-                for vc, expected in node.versions:
-                    if vc[0] != expected:
-                        raise _version_error(node)
-            if node.retained is not None:
-                _retained_grad(node, g, create_graph)
-            if capture is not None and node in capture:
-                capture[node] = g
-            if create_graph:
-                grads = node.backward(g, *_as_tensor_values(node, saved))
-            else:
-                grads = node.backward(g, *saved)
+            for vc, expected in node.versions:
+                if vc[0] != expected:
+                    raise _version_error(node)
+            if node.retained is not None or capture is not None:
+                _observe(node, g, capture, create_graph)
+            grads = node.backward(g, *(_as_tensor_values(node, saved) if create_graph
+                                       else saved))
             if not retain_graph:
                 node.saved = None
-                node.versions = _EMPTY
             parents = node.parents
-            if len(parents) == 1:
-                grads = (grads,)
-            for parent, gi, meta in zip(parents, grads, node.meta):
-                if parent is None:
-                    continue
-                shape, dtype = meta
-                if gi.shape != shape:
-                    gi = _sum_to(gi, shape)
-                    if gi.shape != shape:
-                        raise _shape_error(node, gi.shape, shape)
-                if gi.dtype is not dtype and gi.dtype != dtype:
-                    gi = gi.astype(dtype)
+            if len(parents) == 1:  # one input (the most common node): no loop
+                parent = parents[0]
+                if node.meta is not None:
+                    grads = _fit(node, grads, node.meta[0])
                 if parent.__class__ is Tensor:
-                    if capture is None and parent._grad is None and not create_graph:
-                        gi = _fresh(gi)
-                        if id(gi) in given:  # one array reached two leaves (e.g. a + b)
-                            gi = gi.copy()
-                        given.add(id(gi))
-                        parent._grad = _make(gi, None, False, [0])
-                        parent._grad_owned = False  # gi may be shared: never write into it
-                    else:
-                        _deliver_to_leaf(parent, gi, capture, create_graph)
+                    _to_leaf(parent, grads, capture, create_graph, given)
+                elif parent in buffers:
+                    _accumulate(buffers, owned, parent, grads, create_graph)
+                elif not heap:  # a chain: the input's node is the only one waiting
+                    node, g = parent, grads
                     continue
-                buf = buffers.get(parent)
-                if buf is None:
-                    buffers[parent] = gi
-                elif parent in owned and not create_graph:
-                    buf += gi
-                    buffers[parent] = buf  # 0-d sums are NumPy scalars: += rebinds them
                 else:
-                    buffers[parent] = buf + gi
-                    owned.add(parent)
-                c = counts[parent] - 1
-                counts[parent] = c
-                if c == 0:
-                    ready.append(parent)
+                    buffers[parent] = grads
+                    heappush(heap, (-parent.seq, parent))
+            else:
+                meta = node.meta
+                nxt = None  # the next node, while it is the only one waiting
+                for i, parent in enumerate(parents):
+                    if parent is None:
+                        continue
+                    gi = grads[i]
+                    if meta is not None:  # undo broadcasting and dtype promotion
+                        shape, dtype = meta[i]
+                        if gi.shape != shape or gi.dtype is not dtype:
+                            gi = _fit(node, gi, meta[i])
+                    if parent.__class__ is Tensor:
+                        _to_leaf(parent, gi, capture, create_graph, given)
+                    elif parent is nxt:  # two inputs made by one node (x * x)
+                        g_nxt = g_nxt + gi
+                    elif parent in buffers:
+                        _accumulate(buffers, owned, parent, gi, create_graph)
+                    elif nxt is None and not heap:
+                        nxt, g_nxt = parent, gi
+                    else:
+                        if nxt is not None:  # no longer the only one waiting: to the heap
+                            buffers[nxt] = g_nxt
+                            heappush(heap, (-nxt.seq, nxt))
+                            nxt = None
+                        buffers[parent] = gi
+                        heappush(heap, (-parent.seq, parent))
+                if nxt is not None:
+                    node, g = nxt, g_nxt
+                    continue
+            if not heap:
+                break
+            node = heappop(heap)[1]
+            g = buffers.pop(node)
     finally:
         _grad_enabled = prev_mode
     return _collect(capture, inputs, allow_unused)
+
+
+def _observe(node, g, capture, create_graph):
+    """Hand ``g``, the gradient of ``node``'s output, to retain_grad() and to mg.grad."""
+    if node.retained is not None:
+        _retained_grad(node, g, create_graph)
+    if capture is not None and node in capture:
+        capture[node] = g
+
+
+def _fit(node, gi, shape_dtype):
+    """Undo broadcasting and dtype promotion: ``gi`` summed and cast to its input's."""
+    shape, dtype = shape_dtype
+    if gi.shape != shape:
+        gi = _sum_to(gi, shape)
+        if gi.shape != shape:
+            raise _shape_error(node, gi.shape, shape)
+    if gi.dtype is not dtype and gi.dtype != dtype:
+        gi = gi.astype(dtype)
+    return gi
+
+
+def _accumulate(buffers, owned, node, gi, create_graph):
+    """Add ``gi`` to what ``node`` has received: in place once the buffer is our own."""
+    buf = buffers[node]
+    if node in owned and not create_graph:
+        buf += gi
+        buffers[node] = buf  # 0-d sums are NumPy scalars: += rebinds them
+    else:
+        buffers[node] = buf + gi
+        owned.add(node)
+
+
+def _to_leaf(leaf, gi, capture, create_graph, given):
+    """Deliver ``gi`` to a leaf: its first ``.grad`` in this pass, or a sum into it."""
+    if leaf._grad is not None or capture is not None or create_graph:
+        _deliver_to_leaf(leaf, gi, capture, create_graph)
+        return
+    # the leaf's first gradient: gi itself, unless it is a view, read-only, or already
+    # handed to another leaf (e.g. both inputs of a + b): then a copy
+    if gi.__class__ is not _ndarray or gi.base is not None or not gi.flags.writeable:
+        gi = _fresh(gi)
+    if id(gi) in given:
+        gi = gi.copy()
+    given.add(id(gi))
+    t = _new(Tensor)  # Tensor._make, inlined
+    t.data = gi
+    t.grad_fn = None
+    t._rg = False
+    t._grad = None
+    t._grad_owned = False
+    t.name = None
+    t._vc = [0]
+    leaf._grad = t
+    leaf._grad_owned = False  # gi may be shared: never write into it
 
 
 def _fresh(g):

@@ -6,6 +6,8 @@ from primitives around the fused, stable ``logsumexp``.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import backend, cuda, ops
 from .autograd import Function
 from .backend import get_array_module as _xp
@@ -72,7 +74,7 @@ class BCEWithLogits(Function):
         xp = _xp(z)
         self.reduction = reduction
         self.n = z.size
-        if backend.is_gpu_array(z):  # one fused kernel instead of seven launches
+        if z.__class__ is not np.ndarray and backend.is_gpu_array(z):  # one fused kernel
             self.softplus = None
             return cuda.bce_with_logits_forward(z, y, reduction)
         # softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): never overflows
@@ -115,22 +117,24 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
     if reduction not in _REDUCTIONS:
         _check_reduction("binary_cross_entropy_with_logits", reduction)
     z = input if input.__class__ is Tensor else Tensor(input)
+    zd = z.data
     if not hasattr(target, "shape"):
-        target = Tensor(target, dtype=z.data.dtype)
-    elif target.dtype is not z.data.dtype and target.dtype != z.data.dtype:
-        target = target.astype(z.data.dtype)  # float32 logits keep a float32 loss
-    y_shape = target.shape
-    if z.data.shape != y_shape:
+        target = Tensor(target, dtype=zd.dtype)
+    y_dtype = target.data.dtype if target.__class__ is Tensor else target.dtype
+    if y_dtype is not zd.dtype and y_dtype != zd.dtype:
+        target = target.astype(zd.dtype)  # float32 logits keep a float32 loss
+    y_shape = target.data.shape if target.__class__ is Tensor else target.shape
+    if zd.shape != y_shape:
         raise ValueError(
             f"binary_cross_entropy_with_logits: input has shape {tuple(z.shape)} but target "
             f"has shape {tuple(y_shape)}; they must match exactly (no silent broadcasting: "
             "reshape one, e.g. logits.reshape(-1))"
         )
-    if z.data.dtype.kind != "f":
+    if zd.dtype.kind != "f":
         raise TypeError(
             "binary_cross_entropy_with_logits: input logits must be floating point, got "
             f"dtype {z.dtype}")
-    return BCEWithLogits.apply_binary(z, target, reduction=reduction)
+    return BCEWithLogits.apply_binary(z, target, {"reduction": reduction})
 
 
 # ----------------------------------------------------------------------------- more losses
@@ -462,7 +466,7 @@ def cross_entropy(input, target, reduction="mean") -> Tensor:
             f"cross_entropy: target must be integer class indices or float probabilities, "
             f"got dtype {_raw(target).dtype}"
         )
-    return CrossEntropyWithLogits.apply_binary(z, t, reduction=reduction)
+    return CrossEntropyWithLogits.apply_binary(z, t, {"reduction": reduction})
 
 
 def cross_entropy_composed(input, target, reduction="mean") -> Tensor:

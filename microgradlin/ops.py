@@ -53,7 +53,10 @@ def _expand(v, shape):
     """Broadcast ``v`` to ``shape`` (its gradient sums back)."""
     if isinstance(v, Tensor):
         return v if v.shape == shape else BroadcastTo.apply(v, shape=shape)
-    return _xp(v).broadcast_to(v, shape)
+    # a filled copy: NumPy's broadcast_to view costs several times more on small arrays
+    out = _xp(v).empty(shape, dtype=v.dtype)
+    out[...] = v
+    return out
 
 
 def _swap_last(v):
@@ -78,11 +81,30 @@ def scatter_array(g, shape, index, basic):
 
 
 def sigmoid_array(x):
-    """Numerically stable logistic function on a raw array (no overflow for large |x|)."""
+    """σ(x) = 1 / (1 + e^-x) on a raw array: exact, and no overflow (or warning) for any x.
+
+    NumPy warns when e^-x overflows (x < -709 in float64, x < -88 in float32), so on NumPy
+    small arrays use σ(x) = exp(-softplus(-x)) (``logaddexp`` never overflows; four calls,
+    the fewest) and large ones the textbook formula once their minimum shows it is safe.
+    """
+    if x.__class__ is np.ndarray and x.dtype.kind == "f":
+        if x.size <= 128:  # NumPy's call overhead dominates: fewest calls
+            return np.exp(-np.logaddexp(0, -x))
+        if x.min() > _EXP_SAFE[x.dtype.itemsize]:  # e^-x is finite: 1 / (1 + e^-x)
+            t = np.negative(x)
+            np.exp(t, out=t)
+            t += 1
+            return np.reciprocal(t, out=t)
     xp = _xp(x)
+    if backend.is_gpu_array(x):  # CuPy raises no floating-point warnings: e^-x = inf is fine
+        return 1.0 / (1.0 + xp.exp(-x))
     e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
     r = 1.0 / (1.0 + e)
     return xp.where(x >= 0, r, e * r)
+
+
+# -log(largest finite) per float size, with a margin: above it e^-x cannot overflow
+_EXP_SAFE = {2: -11.0, 4: -88.0, 8: -709.0, 16: -11356.0}
 
 
 def _normalize_axes(axis, ndim):
@@ -109,6 +131,8 @@ def _is_number(v):
 class Add(Function):
     """x + y."""
 
+    elementwise = True
+
     torch_promotion = True
 
     def forward(self, x, y):
@@ -122,6 +146,8 @@ class Add(Function):
 class Sub(Function):
     """x - y."""
 
+    elementwise = True
+
     torch_promotion = True
 
     def forward(self, x, y):
@@ -134,6 +160,8 @@ class Sub(Function):
 
 class Mul(Function):
     """x * y (elementwise)."""
+
+    elementwise = True
 
     torch_promotion = True
 
@@ -150,6 +178,8 @@ class Mul(Function):
 
 class Div(Function):
     """x / y (true division)."""
+
+    elementwise = True
 
     torch_promotion = True
 
@@ -168,6 +198,8 @@ class Div(Function):
 class Neg(Function):
     """-x."""
 
+    elementwise = True
+
     def forward(self, x):
         return -x
 
@@ -178,6 +210,8 @@ class Neg(Function):
 
 class Pow(Function):
     """x ** p, for a number or tensor exponent (and a number or tensor base)."""
+
+    elementwise = True
 
     torch_promotion = True
 
@@ -199,7 +233,7 @@ class Pow(Function):
                 gx = g * p * x ** (p - 1 + at_zero)
         if need_p:
             if _is_number(x):
-                gp = g * out * (np.log(x) if x != 0 else 0.0)
+                gp = g * out * (float(np.log(x)) if x != 0 else 0.0)  # a weak Python float
             else:
                 # log(x), with x = 0 replaced by 1 so that the factor is 0 there
                 gp = g * out * _log(_where(_raw(x) == 0, 1.0, x))
@@ -253,6 +287,8 @@ class MatMul(Function):
 class Exp(Function):
     """exp(x)."""
 
+    elementwise = True
+
     save_output = True
 
     def forward(self, x):
@@ -265,6 +301,8 @@ class Exp(Function):
 
 class Log(Function):
     """Natural logarithm log(x)."""
+
+    elementwise = True
 
     save_inputs = (0,)
 
@@ -279,6 +317,8 @@ class Log(Function):
 class Sqrt(Function):
     """sqrt(x)."""
 
+    elementwise = True
+
     save_output = True
 
     def forward(self, x):
@@ -286,11 +326,13 @@ class Sqrt(Function):
 
     # d/dx sqrt(x) = 1 / (2 sqrt(x))
     def backward(self, g, x, out):
-        return g / (2 * out)
+        return g / (out + out)
 
 
 class Abs(Function):
     """|x|."""
+
+    elementwise = True
 
     save_inputs = (0,)
 
@@ -305,6 +347,8 @@ class Abs(Function):
 class Tanh(Function):
     """tanh(x)."""
 
+    elementwise = True
+
     save_output = True
 
     def forward(self, x):
@@ -312,11 +356,13 @@ class Tanh(Function):
 
     # d/dx tanh(x) = 1 - tanh(x)²
     def backward(self, g, x, out):
-        return g * (1 - out * out)
+        return g - g * out * out  # g (1 - out²): no Python-number operand (slow in NumPy)
 
 
 class Sigmoid(Function):
     """σ(x) = 1 / (1 + exp(-x)), computed without overflow."""
+
+    elementwise = True
 
     save_output = True
 
@@ -325,11 +371,14 @@ class Sigmoid(Function):
 
     # d/dx sigmoid = s * (1 - s)
     def backward(self, g, x, out):
-        return g * out * (1 - out)
+        gs = g * out
+        return gs - gs * out  # g s (1 - s): no Python-number operand (slow in NumPy)
 
 
 class Relu(Function):
     """max(x, 0)."""
+
+    elementwise = True
 
     save_output = True
 
@@ -475,6 +524,8 @@ class Sum(_Reduction):
 
     def forward(self, x, axis=None, keepdims=False):
         self._setup(x, axis, keepdims)
+        if axis is None and not keepdims:  # the usual loss.sum(): no keyword overhead
+            return x.sum()
         return x.sum(axis=axis, keepdims=keepdims)
 
     # d/dx_i sum(x) = 1: the gradient is copied to every summed element

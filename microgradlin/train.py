@@ -278,7 +278,7 @@ def _has_square_intermediate(loss, n):
         if node is None or id(node) in seen or isinstance(node, Tensor):
             continue
         seen.add(id(node))
-        if any(m is not None and tuple(m[0]) == (n, n) for m in node.meta):
+        if any(m is not None and tuple(m[0]) == (n, n) for m in node.meta or ()):
             return True
         stack.extend(node.parents)
     return False

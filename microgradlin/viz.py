@@ -289,6 +289,9 @@ def _build_graph(tensor, names=None, show_data=True, show_grad=True, show_consta
         return g
 
     root = tensor.grad_fn
+    # (shape, dtype) of each node's output: elementwise nodes keep no meta of their own
+    # (their inputs look like their output), so it is handed down from the consumer
+    out_meta = {id(root): (tuple(tensor.shape), tensor.dtype)}
     queue = deque([root])
     g.keep.append(root)
     if not fits():
@@ -296,7 +299,7 @@ def _build_graph(tensor, names=None, show_data=True, show_grad=True, show_consta
         link("more", "n0")
     else:
         nid = g.id_of[id(root)] = new_id("n")
-        lines = _op_lines(root, None, (tensor.shape, tensor.dtype), None, show_data, show_grad)
+        lines = _op_lines(root, None, out_meta[id(root)], None, show_data, show_grad)
         g.nodes.append(_DotNode(nid, "op", lines, dict(_STYLE["op"])))
         link(nid, "n0")
     seen = {id(root)}
@@ -305,6 +308,9 @@ def _build_graph(tensor, names=None, show_data=True, show_grad=True, show_consta
         node = queue.popleft()
         node_id = g.id_of.get(id(node))
         for i, p in enumerate(node.parents):
+            if p is not None and p.__class__ is not Tensor and id(p) not in out_meta:
+                out_meta[id(p)] = (node.meta[i] if node.meta is not None
+                                   else out_meta[id(node)])
             if p is None:  # a constant: not part of the graph, drawn only on request
                 if not show_constants:
                     continue
@@ -369,7 +375,7 @@ def _build_graph(tensor, names=None, show_data=True, show_grad=True, show_consta
                 value = _saved(p, -1) if p.save_output else None
                 if value is None:
                     value = _saved(node, i)
-                lines = _op_lines(p, names.node.get(key), node.meta[i], value,
+                lines = _op_lines(p, names.node.get(key), out_meta[key], value,
                                   show_data, show_grad)
                 g.nodes.append(_DotNode(pid, "op", lines, dict(_STYLE["op"])))
             link(pid, node_id, node, i)
@@ -873,17 +879,19 @@ def trace_backward(loss, gradient=None, names=None) -> BackwardTrace:
             _, nid = label(node)
             event = BackwardEvent(len(events) + 1, type(node).__name__, nid, node, _copy(g),
                                   local_rule(node))
-            for i, (p, gi, meta) in enumerate(zip(node.parents, grads, node.meta)):
+            metas = node.meta or (None,) * len(node.parents)  # None: no broadcasting
+            for i, (p, gi, meta) in enumerate(zip(node.parents, grads, metas)):
                 if p is None:
                     event.inputs.append(InputGrad(i, "constant", None, None))
                     continue
-                shape, dtype = meta
                 broadcast_from = None
-                if gi.shape != shape:
-                    broadcast_from = tuple(gi.shape)
-                    gi = sum_to_array(gi, shape)
-                if gi.dtype != dtype:
-                    gi = gi.astype(dtype)
+                if meta is not None:
+                    shape, dtype = meta
+                    if gi.shape != shape:
+                        broadcast_from = tuple(gi.shape)
+                        gi = sum_to_array(gi, shape)
+                    if gi.dtype != dtype:
+                        gi = gi.astype(dtype)
                 target, pid = label(p)
                 event.inputs.append(InputGrad(i, target, pid, _copy(gi), broadcast_from))
                 if p.__class__ is Tensor:
