@@ -514,7 +514,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                     heappush(heap, (-parent.seq, parent))
             else:
                 meta = node.meta
-                nxt = None  # the next node, while it is the only one waiting
+                nxt = g_nxt = None  # the next node, while it is the only one waiting
                 for i, parent in enumerate(parents):
                     if parent is None:
                         continue
