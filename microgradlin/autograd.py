@@ -7,16 +7,18 @@ array out) and a ``backward`` (the output's gradient in, one gradient per input 
 ``Function.apply`` runs ``forward`` and, when grad mode is on and some input requires grad,
 keeps the call as a node of the graph: its *parents* (for each input, the node that made it,
 the leaf tensor itself, or ``None`` when that input needs no gradient), the values its
-``backward`` needs (``save_inputs`` / ``save_output``), and each input's shape and dtype.
+``backward`` needs (``save_inputs`` / ``save_output``), and each input's shape and dtype
+(``meta``; None for an elementwise op whose inputs all look like its output).
 
 How it is walked
 ----------------
-:func:`run_backward` counts, for every node reachable from the roots, how many consumers it
-has (an iterative depth-first walk: no recursion, so a 100,000-op chain is fine), then pops
-nodes whose consumers have all been processed (Kahn's algorithm), calls their ``backward``
-once with the *sum* of the gradients they received, reduces each input gradient back to
-that input's shape (un-broadcasting, done here once for every op) and hands it on.
-Leaves accumulate into ``.grad``.
+Each node gets a sequence number when it is recorded. A node's inputs were made before it,
+so visiting nodes from the highest number down reaches every node after all of its
+consumers: :func:`run_backward` pops the newest waiting node (a heap; a chain, where only
+one node waits, skips it), calls its ``backward`` once with the *sum* of the gradients it
+received, reduces each input gradient back to that input's shape (un-broadcasting, done
+here once for every op) and hands it on. No recursion and no counting pass, so a
+100,000-op chain is fine. Leaves accumulate into ``.grad``.
 
 One formula, two modes: a ``backward`` is written with operators and the helpers of
 :mod:`microgradlin.ops` that accept both raw arrays and Tensors. Normally it receives arrays

@@ -42,6 +42,7 @@ min/mean/max -- never a whole array.
 
 from __future__ import annotations
 
+import heapq
 import inspect
 import os
 import shutil
@@ -800,8 +801,8 @@ def _copy(v):
 def trace_backward(loss, gradient=None, names=None) -> BackwardTrace:
     """Replay the backward pass of ``loss`` one op at a time, recording every gradient.
 
-    The replay follows the engine exactly (same order: Kahn's algorithm from the output,
-    gradients of a node summed over its consumers before its backward runs, each input's
+    The replay follows the engine exactly (same order: newest node first, so the
+    gradients of a node are summed over its consumers before its backward runs; each input's
     gradient summed back to its shape), on copies, so the graph is left intact and no
     ``.grad`` is touched: ``loss.backward()`` still works afterwards and gives
     ``trace.leaf_grads``.
@@ -843,27 +844,15 @@ def trace_backward(loss, gradient=None, names=None) -> BackwardTrace:
             return f"{graph.name_of[id(obj)]} {nid}", nid
         return f"{type(obj).__name__} {nid}", nid
 
-    # How many consumers each node has (iterative, like the engine's _count_consumers).
-    counts = {root: 0}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for p in node.parents:
-            if p is None or p.__class__ is Tensor:
-                continue
-            if p in counts:
-                counts[p] += 1
-            else:
-                counts[p] = 1
-                stack.append(p)
-
+    # the engine's order: newest node first (by its sequence number), so a node runs after
+    # all its consumers; its gradient is the sum of what they sent
     buffers = {root: seed}
     leaf_grads = {}
     events = []
-    ready = [root]
+    waiting = [(-root.seq, root)]
     with no_grad():
-        while ready:
-            node = ready.pop()
+        while waiting:
+            node = heapq.heappop(waiting)[1]
             g = buffers.pop(node)
             if node.saved is None:
                 raise _freed(node)
@@ -898,10 +887,11 @@ def trace_backward(loss, gradient=None, names=None) -> BackwardTrace:
                     key = graph.name_of[id(p)]
                     leaf_grads[key] = gi if key not in leaf_grads else leaf_grads[key] + gi
                     continue
-                buffers[p] = gi if p not in buffers else buffers[p] + gi
-                counts[p] -= 1
-                if counts[p] == 0:
-                    ready.append(p)
+                if p in buffers:
+                    buffers[p] = buffers[p] + gi
+                else:
+                    buffers[p] = gi
+                    heapq.heappush(waiting, (-p.seq, p))
             events.append(event)
     ordered = {graph.name_of[id(leaf)]: leaf_grads[graph.name_of[id(leaf)]]
                for leaf in graph.leaves if graph.name_of[id(leaf)] in leaf_grads}

@@ -717,3 +717,85 @@ def test_in_place_change_of_a_saved_output_of_an_op_that_also_saved_its_input():
         m += 1.0
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.backward()
+
+
+# ----------------------------------------------------------------------------- visiting order
+# The engine visits nodes newest first (by the sequence number each node gets when it is
+# recorded) instead of counting consumers first. These graphs check that every node still
+# runs once, after all of its consumers, whatever order its branches were built in.
+
+
+def test_branches_built_in_any_order_sum_their_gradients():
+    x = mg.tensor([0.3, -0.7, 1.1], requires_grad=True)
+    late = x * 3.0  # recorded before the chain that uses x first
+    a = x.exp()
+    b = (a * a).tanh()  # one node feeds both inputs of the next
+    c = b * late + a.sigmoid()
+    (c.sum() + late.sum()).backward()
+    xv = x.numpy()
+    e = np.exp(xv)
+    t = np.tanh(e * e)
+    s = 1 / (1 + np.exp(-e))
+    expected = ((1 - t**2) * 2 * e * e) * 3 * xv + t * 3 + s * (1 - s) * e + 3
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+
+
+def test_a_node_feeding_both_inputs_of_its_consumer_in_a_chain():
+    x = mg.tensor([0.5, 2.0], requires_grad=True)
+    y = x.exp()
+    (y * y).sum().backward()  # d/dx e^{2x} = 2 e^{2x}
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(2 * x.numpy()), rtol=1e-14)
+
+
+def test_recorded_ops_that_do_not_reach_the_loss_are_ignored():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    unused = (y * 5.0).exp()  # recorded after y, never part of the loss
+    (y * y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 8 * x.numpy())
+    assert unused.grad_fn.saved is not None  # its graph was not walked, nor freed
+
+
+def test_mg_grad_of_outputs_where_one_is_upstream_of_another():
+    x = mg.tensor([1.0, -2.0], requires_grad=True)
+    y1 = x * x
+    y2 = (y1 * 3.0).sum()
+    (g,) = mg.grad([y2, y1.sum()], [x])  # y1 runs after y2 has sent it its gradient
+    np.testing.assert_allclose(g.numpy(), 3 * 2 * x.numpy() + 2 * x.numpy())
+
+
+def test_a_wide_fan_in_through_the_waiting_heap():
+    x = mg.tensor(np.linspace(-1.0, 1.0, 4), requires_grad=True)
+    parts = [(x * float(k)).tanh() for k in range(1, 30)]
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    total.sum().backward()
+    xv = x.numpy()
+    expected = sum(k * (1 - np.tanh(k * xv) ** 2) for k in range(1, 30))
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
+
+
+def test_a_failed_backward_leaves_nothing_behind_for_the_next_one():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    loss = (y * 2.0).sum()
+    with mg.no_grad():
+        y += 1.0  # the saved output of exp changed: this backward must fail ...
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
+    x.grad = None
+    (x.exp() * 2.0).sum().backward()  # ... and a fresh one is not polluted by it
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(x.numpy()))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elementwise_nodes_without_meta_still_give_leaf_shaped_leaf_typed_grads(dtype):
+    a = mg.tensor(np.ones((3, 1), dtype=dtype), requires_grad=True)
+    b = mg.tensor(np.ones(4, dtype=dtype), requires_grad=True)
+    c = mg.tensor(np.ones((3, 4), dtype=dtype), requires_grad=True)
+    out = ((a * 0.5 + b) * c - c.tanh()).sigmoid()  # broadcast, scalar, equal shapes
+    out.sum().backward()
+    for t in (a, b, c):
+        assert t.grad.shape == t.shape and t.grad.dtype == dtype
+    assert a.grad_fn is None and out.grad_fn.meta is None  # sigmoid: nothing to undo

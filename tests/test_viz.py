@@ -292,7 +292,7 @@ def test_importing_the_package_imports_neither_graphviz_nor_matplotlib():
 def test_trace_backward_hand_worked_tiny_example():
     """loss = (s - 1)², s = Σ w·x, w = [1, 2], x = [3, 4]: s = 11, s - 1 = 10, loss = 100.
 
-    Engine order (Kahn from the output):
+    Engine order (newest node first, from the output):
       1. Pow:  incoming 1;  d(u²)/du = 2u = 20        -> Sub gets 20
       2. Sub:  incoming 20; d(s - 1)/ds = 1            -> Sum gets 20
       3. Sum:  incoming 20; copied to each element     -> Mul gets [20, 20]
@@ -537,3 +537,21 @@ def test_show_constants_one_box_per_saved_array_and_per_number_use():
     two_boxes = [k for k, v in consts.items() if r"Python number\ndata: 2" in v]
     assert len(x_boxes) == 1 and len(two_boxes) == 2
     assert sum(src == x_boxes[0] for src, _ in edges(dot)) == 2
+
+
+def test_every_op_box_shows_its_output_shape_and_dtype_even_after_backward():
+    """Elementwise nodes keep no shape of their own (their inputs look like their output):
+    the picture hands the shape down from the consumer, before and after backward."""
+    w = mg.tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True, name="w")
+    b = mg.tensor(np.ones(3, dtype=np.float32), requires_grad=True, name="b")
+    h = ((w * 2.0 + b).tanh() * 0.5).exp()  # broadcast add, then elementwise only
+    loss = h.sum(axis=0).mean()
+    for when in ("before", "after"):
+        ops = {v.split("\\n")[0].split('"')[1]: v for v in node_lines(viz.to_dot(loss)).values()
+               if 'label="' in v and "\\n(" in v and not v.startswith('label="w')
+               and not v.startswith('label="b') and not v.startswith('label="output')}
+        for name in ("Mul", "Add", "Tanh", "Exp"):
+            assert any(k == name and "(2, 3) float32" in v for k, v in ops.items()), (when, name)
+        assert any(k == "Sum" and "(3,) float32" in v for k, v in ops.items()), when
+        if when == "before":
+            loss.backward()
