@@ -29,6 +29,7 @@ recorded and can be differentiated again (Hessians, Hessian-vector products).
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 from heapq import heappop, heappush
 from weakref import ref as _weakref
@@ -212,14 +213,42 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        # the class settings the fast paths read, in one tuple (one lookup instead of five)
-        cls._flags = (0 in cls.save_inputs, 1 in cls.save_inputs, cls.save_output,
-                      cls.elementwise, cls.torch_promotion)
+        # Each op class gets its own fast entries, built once: the class settings they read
+        # become closure constants. (Tensor's operators *are* these functions.)
+        cls.apply_unary = staticmethod(_unary_entry(cls))
+        cls.apply_binary = staticmethod(_binary_entry(cls))
 
-    @classmethod
-    def apply_unary(cls, x, params=None):
-        """``apply`` specialised for one Tensor input (the hot path); ``params`` is a dict of
-        keyword arguments for ``forward``, or None."""
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{type(self).__name__}Backward>"
+
+    # Subclasses implement these two.
+    def forward(self, *arrays, **params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad, *saved):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+_PY_NUMBERS = (float, int, bool)
+
+
+# ----------------------------------------------------------------------------- fast entries
+_P = inspect.Parameter
+_AS_METHOD = {1: inspect.Signature([_P("self", _P.POSITIONAL_ONLY)]),
+              2: inspect.Signature([_P("self", _P.POSITIONAL_ONLY),
+                                    _P("other", _P.POSITIONAL_ONLY)])}
+def _unary_entry(cls):
+    """``cls.apply`` specialised for one Tensor input: the hot path of every unary op."""
+    save_input = 0 in cls.save_inputs
+    save_output = cls.save_output
+    elementwise = cls.elementwise
+
+    def apply_unary(x, params=None):
+        """``params``: a dict of keyword arguments for ``forward``, or None."""
         fn = cls()
         data = x.data
         try:
@@ -231,12 +260,11 @@ class Function:
         if not (x._rg and _grad_enabled):
             return _make(out, None, False, x._vc if fn.is_view else [0])
         vc = x._vc if fn.is_view else [0]
-        save_0, _, save_output, elementwise, _ = cls._flags
         fn.seq = _next_seq()
         fn.parents = (x.grad_fn or x,)
         fn.needs_input_grad = _ONE_TRUE
         fn.meta = None if elementwise else ((data.shape, data.dtype),)
-        if save_0:
+        if save_input:
             if save_output:
                 fn.saved = (data, out)
                 fn.versions = ((x._vc, x._vc[0]), (vc, vc[0]))
@@ -260,10 +288,23 @@ class Function:
         t._vc = vc
         return t
 
-    @classmethod
-    def apply_binary(cls, x, y, params=None):
-        """``apply`` specialised for two inputs (Tensors or constants); ``params`` as in
-        ``apply_unary``."""
+    apply_unary.__qualname__ = f"{cls.__name__}.apply_unary"
+    apply_unary.__doc__ = cls.__doc__
+    apply_unary.__signature__ = _AS_METHOD[1]  # as Tensor's methods show it: x.exp()
+    return apply_unary
+
+
+def _binary_entry(cls):
+    """``cls.apply`` specialised for two inputs (Tensors or constants): the hot path of the
+    arithmetic operators."""
+    save_0 = 0 in cls.save_inputs
+    save_1 = 1 in cls.save_inputs
+    save_output = cls.save_output
+    elementwise = cls.elementwise
+    torch_promotion = cls.torch_promotion
+
+    def apply_binary(x, y, params=None):
+        """``params``: a dict of keyword arguments for ``forward``, or None."""
         fn = cls()
         if x.__class__ is Tensor:
             xd = x.data
@@ -277,7 +318,6 @@ class Function:
         else:
             yd = y
             y_rg = False
-        save_0, save_1, save_output, elementwise, torch_promotion = cls._flags
         # a Python number is weak in NumPy already; otherwise promote as PyTorch does
         number = yd.__class__ in _PY_NUMBERS or xd.__class__ in _PY_NUMBERS
         if (torch_promotion and not number
@@ -324,22 +364,10 @@ class Function:
         t._vc = vc
         return t
 
-    @property
-    def name(self) -> str:
-        return type(self).__name__
-
-    def __repr__(self):
-        return f"<{type(self).__name__}Backward>"
-
-    # Subclasses implement these two.
-    def forward(self, *arrays, **params):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def backward(self, grad, *saved):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-_PY_NUMBERS = (float, int, bool)
+    apply_binary.__qualname__ = f"{cls.__name__}.apply_binary"
+    apply_binary.__doc__ = cls.__doc__
+    apply_binary.__signature__ = _AS_METHOD[2]  # as Tensor's operators show it: x + y
+    return apply_binary
 
 
 def _float_dtype(d):
