@@ -107,11 +107,15 @@ def signature(obj, drop_self=False) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
+# every Function subclass gets these built for it (autograd.Function.__init_subclass__)
+_GENERATED = ("apply_unary", "apply_binary")
+
+
 def members(cls):
     """Public methods and properties defined by ``cls`` itself (not inherited)."""
     out = []
     for name, value in vars(cls).items():
-        if name.startswith("_"):
+        if name.startswith("_") or name in _GENERATED:
             continue
         if isinstance(value, property):
             out.append((name, "property", value.fget))
