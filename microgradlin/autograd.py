@@ -178,7 +178,7 @@ class Function:
             return cls.apply_unary(inputs[0], params or None)
         if len(inputs) == 2:
             return cls.apply_binary(inputs[0], inputs[1], params or None)
-        fn = cls()
+        fn = _new(cls)
         datas = [a.data if a.__class__ is Tensor else a for a in inputs]
         if backend.multi_device:
             _check_same_device(cls, inputs, datas)
@@ -215,8 +215,10 @@ class Function:
         super().__init_subclass__(**kwargs)
         # Each op class gets its own fast entries, built once: the class settings they read
         # become closure constants. (Tensor's operators *are* these functions.)
-        cls.apply_unary = staticmethod(_unary_entry(cls))
-        cls.apply_binary = staticmethod(_binary_entry(cls))
+        if "apply_unary" not in vars(cls):
+            cls.apply_unary = staticmethod(_unary_entry(cls))
+        if "apply_binary" not in vars(cls):
+            cls.apply_binary = staticmethod(_binary_entry(cls))
 
     @property
     def name(self) -> str:
@@ -241,18 +243,33 @@ _P = inspect.Parameter
 _AS_METHOD = {1: inspect.Signature([_P("self", _P.POSITIONAL_ONLY)]),
               2: inspect.Signature([_P("self", _P.POSITIONAL_ONLY),
                                     _P("other", _P.POSITIONAL_ONLY)])}
+def _node_maker(cls):
+    """How to make a bare node of ``cls``: calling the class is quickest, unless it has an
+    ``__init__`` of its own (which ``apply`` never calls)."""
+    if cls.__init__ is object.__init__:
+        return cls
+    return functools.partial(_new, cls)
+
+
+def _kw(cls, params):
+    if params.__class__ is not dict:
+        raise TypeError(f"got an unexpected argument {params!r}")
+    return params
+
+
 def _unary_entry(cls):
     """``cls.apply`` specialised for one Tensor input: the hot path of every unary op."""
     save_input = 0 in cls.save_inputs
     save_output = cls.save_output
     elementwise = cls.elementwise
+    new = _node_maker(cls)
 
     def apply_unary(x, params=None):
         """``params``: a dict of keyword arguments for ``forward``, or None."""
-        fn = cls()
+        fn = new()
         data = x.data
         try:
-            out = fn.forward(data) if params is None else fn.forward(data, **params)
+            out = fn.forward(data) if params is None else fn.forward(data, **_kw(cls, params))
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, (x,), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
@@ -302,10 +319,11 @@ def _binary_entry(cls):
     save_output = cls.save_output
     elementwise = cls.elementwise
     torch_promotion = cls.torch_promotion
+    new = _node_maker(cls)
 
     def apply_binary(x, y, params=None):
         """``params``: a dict of keyword arguments for ``forward``, or None."""
-        fn = cls()
+        fn = new()
         if x.__class__ is Tensor:
             xd = x.data
             x_rg = x._rg
@@ -326,31 +344,35 @@ def _binary_entry(cls):
         if backend.multi_device:
             _check_same_device(cls, (x, y), (xd, yd))
         try:
-            out = fn.forward(xd, yd) if params is None else fn.forward(xd, yd, **params)
+            out = (fn.forward(xd, yd) if params is None
+                   else fn.forward(xd, yd, **_kw(cls, params)))
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, (x, y), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
             out = _asarray(out)
+        vc = x._vc if fn.is_view and x.__class__ is Tensor else [0]
         if not ((x_rg or y_rg) and _grad_enabled):
-            return _make(out, None, False, [0])
-        vc = [0]
+            return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
         fn.needs_input_grad = (x_rg, y_rg)
-        if elementwise and (number or (
-                x.__class__ is Tensor and y.__class__ is Tensor  # (lists have no shape)
-                and xd.shape == yd.shape and xd.dtype is yd.dtype)):
+        if elementwise and (
+                # a float or int operand (a bool one is an array to Pow's rule) ...
+                number and xd.__class__ is not bool and yd.__class__ is not bool
+                # ... or two tensors of one shape and dtype (lists have no shape)
+                or x.__class__ is Tensor and y.__class__ is Tensor
+                and xd.shape == yd.shape and xd.dtype is yd.dtype):
             fn.meta = None  # no broadcasting, one dtype: each gradient fits its input as is
-        else:
-            fn.meta = ((xd.shape, xd.dtype) if x_rg else None,
-                       (yd.shape, yd.dtype) if y_rg else None)
+        else:  # each input's own shape and dtype (xd, yd may have been promoted)
+            fn.meta = ((x.data.shape, x.data.dtype) if x_rg else None,
+                       (y.data.shape, y.data.dtype) if y_rg else None)
         versions = _EMPTY
         if save_0 and x.__class__ is Tensor:
             versions = ((x._vc, x._vc[0]),)
         if save_1 and y.__class__ is Tensor:
             versions += ((y._vc, y._vc[0]),)
         if save_output:
-            versions += ((vc, 0),)
+            versions += ((vc, vc[0]),)
         fn.saved = (xd if save_0 else None, yd if save_1 else None, out if save_output else None)
         fn.versions = versions
         fn.retained = None
@@ -743,7 +765,7 @@ def _seed_for(t, gradient, create_graph, what="backward"):
             if create_graph:
                 if tuple(gradient.shape) != tuple(t.shape):
                     raise _grad_shape_error(what, gradient.shape, t.shape)
-                return gradient
+                return gradient.astype(t.data.dtype)  # a differentiable cast (self if equal)
             gradient = gradient.data
         xp = backend.get_array_module(t.data)
         seed = xp.array(gradient, dtype=t.data.dtype)  # a copy: never alias the caller's array

@@ -799,3 +799,79 @@ def test_elementwise_nodes_without_meta_still_give_leaf_shaped_leaf_typed_grads(
     for t in (a, b, c):
         assert t.grad.shape == t.shape and t.grad.dtype == dtype
     assert a.grad_fn is None and out.grad_fn.meta is None  # sigmoid: nothing to undo
+
+
+# ----------------------------------------------------------------------------- review cases
+def test_a_0d_leaf_of_another_float_dtype_gets_a_gradient_of_its_own_dtype():
+    v64 = mg.tensor(np.ones(3), requires_grad=True)
+    s32 = mg.tensor(np.float32(0.3), requires_grad=True)
+    (v64 + s32.exp().tanh()).sum().backward()  # promoted to float64 by the add only
+    assert s32.grad.dtype == np.float32 and v64.grad.dtype == np.float64
+    x32 = mg.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    t64 = mg.tensor(0.5, requires_grad=True)  # a 0-d float64 is weak: x32 + t64 is float32
+    (x32 + t64.exp()).sum().backward()
+    assert t64.grad.dtype == np.float64 and x32.grad.dtype == np.float32
+    np.testing.assert_allclose(t64.grad.item(), 3 * np.exp(0.5), rtol=1e-6)
+
+
+def test_create_graph_with_a_gradient_of_another_dtype_keeps_the_leaf_dtype():
+    x = mg.tensor(np.array([1.0, 2.0, 3.0], np.float32), requires_grad=True)
+    (x * 2.0).exp().backward(mg.tensor(np.ones(3)), create_graph=True)
+    assert x.grad.dtype == np.float32
+    (g,) = mg.grad(x.tanh(), x, grad_outputs=mg.tensor(np.ones(3)), create_graph=True)
+    assert g.dtype == np.float32
+
+
+def test_a_two_input_view_op_shares_the_version_counter_of_its_base():
+    class Rows(mg.autograd.Function):
+        is_view = True
+
+        def forward(self, x, idx):
+            self.shape, self.idx = x.shape, idx
+            return x[idx]
+
+        def backward(self, g, x, idx, out):
+            gx = np.zeros(self.shape)
+            gx[self.idx] = g
+            return gx, None
+
+    base = mg.tensor([1.0, 2.0, 3.0, 4.0])
+    w = mg.tensor([1.0, 1.0], requires_grad=True)
+    loss = (Rows.apply(base, slice(0, 2)) * w).sum()
+    base += 10.0  # changes the view that Mul saved
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("expr", [lambda x: x ** True, lambda x: True ** x, lambda x: x * True])
+def test_bool_operands_keep_a_float32_gradient_float32(expr):
+    x = mg.tensor(np.array([0.5, 2.0], np.float32), requires_grad=True)
+    expr(x).sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_custom_functions_with_their_own_init_or_entries_still_work():
+    class Twice(mg.autograd.Function):
+        def __init__(self, unused):  # never called by apply
+            raise AssertionError("apply must not call __init__")
+
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, g, x, out):
+            return g * 2
+
+    class Custom(mg.autograd.Function):
+        @classmethod
+        def apply_unary(cls, x, params=None):
+            return "mine"
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    Twice.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+    assert Custom.apply(x) == "mine"
+
+
+def test_an_elementwise_method_given_an_argument_says_so():
+    with pytest.raises(TypeError, match="exp: got an unexpected argument 2"):
+        mg.tensor([1.0]).exp(2)
