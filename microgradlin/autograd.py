@@ -550,8 +550,11 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
             if not retain_graph:
                 node.saved = None
             parents = node.parents
-            if len(parents) == 1:  # one input (the most common node): no loop
-                parent = parents[0]
+            n_inputs = len(parents)
+            if n_inputs == 1 or n_inputs == 2 and parents[1] is None:  # one input needs a
+                parent = parents[0]  # gradient (x.exp(), x * 0.9: most nodes): no loop
+                if n_inputs == 2:
+                    grads = grads[0]
                 if node.meta is not None:
                     grads = _fit(node, grads, node.meta[0])
                 if parent.__class__ is Tensor:

@@ -87,7 +87,7 @@ def sigmoid_array(x):
     always is); otherwise (or with a nan) σ(x) = 1 / (1 + e^-|x|), mirrored for x < 0.
     """
     if x.__class__ is np.ndarray and x.dtype.kind == "f" and x.size:
-        if x.min() > _EXP_SAFE[x.dtype.itemsize]:  # e^-x is finite: 1 / (1 + e^-x)
+        if _np_min(x, None) > _EXP_SAFE[x.dtype.itemsize]:  # e^-x is finite: 1 / (1 + e^-x)
             if not x.ndim:
                 return 1.0 / (1.0 + np.exp(-x))
             t = np.negative(x)  # then in place: one array for the four steps
@@ -102,6 +102,7 @@ def sigmoid_array(x):
     return xp.where(x >= 0, r, e * r)
 
 
+_np_min = np.minimum.reduce  # x.min() without the method's Python wrapper
 # -log(largest finite) per float size, with a margin: above it e^-x cannot overflow
 _EXP_SAFE = {2: -11.0, 4: -88.0, 8: -709.0, 16: -11356.0}
 
