@@ -86,14 +86,19 @@ def sigmoid_array(x):
     the textbook formula runs only once the minimum of x shows it is safe (as it nearly
     always is); otherwise (or with a nan) σ(x) = 1 / (1 + e^-|x|), mirrored for x < 0.
     """
-    if x.__class__ is np.ndarray and x.dtype.kind == "f" and x.size:
-        if _np_min(x, None) > _EXP_SAFE[x.dtype.itemsize]:  # e^-x is finite: 1 / (1 + e^-x)
-            if not x.ndim:
-                return 1.0 / (1.0 + np.exp(-x))
-            t = np.negative(x)  # then in place: one array for the four steps
-            np.exp(t, out=t)
-            t += 1.0
-            return np.reciprocal(t, out=t)
+    if x.__class__ is np.ndarray:
+        safe = _EXP_SAFE.get(x.dtype)  # None: not a float dtype
+        if safe is not None and x.size:
+            # the smallest x (nan if any): on a short vector, Python's min of a list is
+            # quicker than a NumPy reduction (and a nan there never hides a smaller value)
+            low = min(x.tolist()) if x.ndim == 1 and x.size <= 16 else _np_min(x, None)
+            if low > safe:  # e^-x is finite: 1 / (1 + e^-x)
+                if not x.ndim:
+                    return 1.0 / (1.0 + np.exp(-x))
+                t = np.negative(x)  # then in place: one array for the four steps
+                np.exp(t, out=t)
+                t += 1.0
+                return np.reciprocal(t, out=t)
     xp = _xp(x)
     if backend.is_gpu_array(x):  # CuPy raises no floating-point warnings: e^-x = inf is fine
         return 1.0 / (1.0 + xp.exp(-x))
@@ -103,8 +108,10 @@ def sigmoid_array(x):
 
 
 _np_min = np.minimum.reduce  # x.min() without the method's Python wrapper
-# -log(largest finite) per float size, with a margin: above it e^-x cannot overflow
-_EXP_SAFE = {2: -11.0, 4: -88.0, 8: -709.0, 16: -11356.0}
+# per float dtype, -log(its largest finite value) with a margin: above it e^-x is finite
+# (-11.0 for float16, -88.0 for float32, -709.0 for float64)
+_EXP_SAFE = {np.dtype(t): float(np.ceil(-np.log(np.finfo(t).max) * (1 - 1e-3)))
+             for t in (np.float16, np.float32, np.float64, np.longdouble)}
 
 
 def _normalize_axes(axis, ndim):
