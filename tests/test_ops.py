@@ -648,3 +648,14 @@ def test_sigmoid_of_extreme_inputs_is_finite_and_warns_nothing(n, dtype):
         s.sum().backward()
     np.testing.assert_array_equal(s.numpy()[:5], [0.0, 1.0, 0.0, 1.0, np.nan])
     assert np.isfinite(t.grad.numpy()[np.arange(n) != 4]).all()
+
+
+@pytest.mark.parametrize("values", [[np.nan, -1e4, 0.5], [0.5, np.nan, -1e4], [-1e4, np.nan],
+                                    [np.nan] * 3 + [-800.0] * 30])
+def test_sigmoid_finds_a_very_negative_value_wherever_a_nan_sits(values):
+    x = np.array(values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in e^-x would raise here
+        got = mg.tensor(x).sigmoid().numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(x))
+    assert (got[x < -700] == 0.0).all()
