@@ -305,6 +305,9 @@ def _unary_entry(cls):
         t._vc = vc
         return t
 
+    # its own copy of the code: CPython specialises attribute access per code object, and a
+    # code object shared by every op class would see a different node class at every call
+    apply_unary.__code__ = apply_unary.__code__.replace()
     apply_unary.__qualname__ = f"{cls.__name__}.apply_unary"
     apply_unary.__doc__ = cls.__doc__
     apply_unary.__signature__ = _AS_METHOD[1]  # as Tensor's methods show it: x.exp()
@@ -386,6 +389,7 @@ def _binary_entry(cls):
         t._vc = vc
         return t
 
+    apply_binary.__code__ = apply_binary.__code__.replace()  # as in _unary_entry
     apply_binary.__qualname__ = f"{cls.__name__}.apply_binary"
     apply_binary.__doc__ = cls.__doc__
     apply_binary.__signature__ = _AS_METHOD[2]  # as Tensor's operators show it: x + y
