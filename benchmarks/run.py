@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # CPU table (add --torch to include PyTorch eager)
     python benchmarks/run.py --quick    # fewer repeats
+    python benchmarks/run.py --chains   # also chains of one op each (no target)
 
 Method: one BLAS thread, float64, contenders interleaved round by round (so machine noise
 hits all of them alike), the median of the rounds reported. Ratios, not absolute times, are
@@ -175,12 +176,52 @@ def elementwise_contenders(length=60, with_torch=False):
     return contenders
 
 
+# ----------------------------------------------------------------------------- one-op chains
+# Informational (no target): the chain's ratio depends on its ops. Each pair is the same op
+# on a microgradlin tensor and on a NumPy array; w joins every step in the last one.
+ONE_OP_CHAINS = {
+    "x * 1.01": (lambda v, w: v * 1.01, lambda v, w: v * 1.01),
+    "x + 0.01": (lambda v, w: v + 0.01, lambda v, w: v + 0.01),
+    "tanh(x)": (lambda v, w: v.tanh(), lambda v, w: np.tanh(v)),
+    "sigmoid(x)": (lambda v, w: v.sigmoid(), lambda v, w: 1.0 / (1.0 + np.exp(-v))),
+    "sqrt(x)": (lambda v, w: v.sqrt(), lambda v, w: np.sqrt(v)),
+    "x * w (w requires grad)": (lambda v, w: v * w, lambda v, w: v * w),
+}
+
+
+def one_op_chain_ratios(rounds, length=30):
+    x = np.random.default_rng(0).random(10) + 0.5
+    w = np.full(10, 1.001)
+    x_t, w_t = mg.tensor(x, requires_grad=True), mg.tensor(w, requires_grad=True)
+    ratios = {}
+    for name, (mg_op, np_op) in ONE_OP_CHAINS.items():
+        def numpy_forward(np_op=np_op):
+            v = x
+            for _ in range(length):
+                v = np_op(v, w)
+            return v
+
+        def mg_forward_backward(mg_op=mg_op):
+            v = x_t
+            for _ in range(length):
+                v = mg_op(v, w_t)
+            v.sum().backward()
+            x_t.grad = w_t.grad = None
+
+        med = interleaved_medians({"numpy": numpy_forward, "microgradlin": mg_forward_backward},
+                                  rounds, 20)
+        ratios[name] = med["microgradlin"] / med["numpy"]
+    return ratios
+
+
 # ----------------------------------------------------------------------------- report
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--torch", action="store_true", help="include PyTorch eager")
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--markdown", metavar="PATH", help="also write the table here")
+    parser.add_argument("--chains", action="store_true",
+                        help="also time chains of one op each (informational, no target)")
     args = parser.parse_args(argv)
     rounds = 5 if args.quick else 15
 
@@ -217,6 +258,11 @@ def main(argv=None):
     lines.append(row)
     lines.append("")
     lines.append("all targets met" if ok else "some targets NOT met (see rows above)")
+    if args.chains:
+        lines += ["", "| chain of one op, (10,), fwd+bwd per op vs numpy fwd per op | "
+                      "microgradlin / numpy |", "|---|---|"]
+        for name, ratio in one_op_chain_ratios(rounds).items():
+            lines.append(f"| {name} | {ratio:.2f}x |")
     text = "\n".join(lines)
     print(text)
     if args.markdown:
