@@ -577,11 +577,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                 for i, parent in enumerate(parents):
                     if parent is None:
                         continue
-                    gi = grads[i]
-                    if meta is not None:  # undo broadcasting and dtype promotion
-                        shape, dtype = meta[i]
-                        if gi.shape != shape or gi.dtype is not dtype:
-                            gi = _fit(node, gi, meta[i])
+                    gi = grads[i] if meta is None else _fit(node, grads[i], meta[i])
                     if parent.__class__ is Tensor:
                         _to_leaf(parent, gi, capture, create_graph, given)
                     elif parent is nxt:  # two inputs made by one node (x * x)
@@ -618,7 +614,8 @@ def _observe(node, g, capture, create_graph):
 
 
 def _fit(node, gi, shape_dtype):
-    """Undo broadcasting and dtype promotion: ``gi`` summed and cast to its input's."""
+    """Undo broadcasting and dtype promotion: ``gi`` summed and cast to its input's (the
+    engine's and ``viz.trace_backward``'s one place for it)."""
     shape, dtype = shape_dtype
     if gi.shape != shape:
         gi = _sum_to(gi, shape)
@@ -647,20 +644,11 @@ def _to_leaf(leaf, gi, capture, create_graph, given):
         return
     # the leaf's first gradient: gi itself, unless it is a view, read-only, or already
     # handed to another leaf (e.g. both inputs of a + b): then a copy
-    if gi.__class__ is not _ndarray or gi.base is not None or not gi.flags.writeable:
-        gi = _fresh(gi)
+    gi = _fresh(gi)
     if id(gi) in given:
         gi = gi.copy()
     given.add(id(gi))
-    t = _new(Tensor)  # Tensor._make, inlined
-    t.data = gi
-    t.grad_fn = None
-    t._rg = False
-    t._grad = None
-    t._grad_owned = False
-    t.name = None
-    t._vc = [0]
-    leaf._grad = t
+    leaf._grad = _make(gi, None, False, [0])
     leaf._grad_owned = False  # gi may be shared: never write into it
 
 

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import backend
-from .autograd import Function, no_grad, sum_to_array
+from .autograd import Function, _fit, no_grad
 from .tensor import Tensor
 
 __all__ = [
@@ -875,12 +875,9 @@ def trace_backward(loss, gradient=None, names=None) -> BackwardTrace:
                     continue
                 broadcast_from = None
                 if meta is not None:
-                    shape, dtype = meta
-                    if gi.shape != shape:
+                    if gi.shape != meta[0]:
                         broadcast_from = tuple(gi.shape)
-                        gi = sum_to_array(gi, shape)
-                    if gi.dtype != dtype:
-                        gi = gi.astype(dtype)
+                    gi = _fit(node, gi, meta)
                 target, pid = label(p)
                 event.inputs.append(InputGrad(i, target, pid, _copy(gi), broadcast_from))
                 if p.__class__ is Tensor:
