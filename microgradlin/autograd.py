@@ -139,6 +139,7 @@ _make = Tensor._make
 _ndarray = np.ndarray
 _generic = np.generic
 _asarray = np.asarray
+_add_reduce = np.add.reduce
 # Every recorded node gets the next number: a node's inputs were made before it, so walking
 # nodes from the highest number down visits each one after all of its consumers.
 _next_seq = itertools.count().__next__
@@ -714,8 +715,8 @@ def _sum_to(g, shape):
 def sum_to_array(g, shape):
     """Sum the array ``g`` over the axes that broadcasting added or stretched to reach
     ``shape``."""
-    if not shape:
-        return g.sum()
+    if not shape:  # to a scalar (x @ w + b: b's gradient); a bare ufunc call is quickest
+        return _add_reduce(g, None) if g.__class__ is _ndarray else g.sum()
     lead = g.ndim - len(shape)
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
     if lead:

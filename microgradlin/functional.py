@@ -71,21 +71,25 @@ class BCEWithLogits(Function):
     small = 128  # below this many logits, NumPy's call overhead outweighs its arithmetic
 
     def forward(self, z, y, reduction="mean"):
-        xp = _xp(z)
         self.reduction = reduction
-        self.n = z.size
+        n = self.n = z.size
         if z.__class__ is not np.ndarray and backend.is_gpu_array(z):  # one fused kernel
             self.softplus = None
             return cuda.bce_with_logits_forward(z, y, reduction)
+        xp = _xp(z)
         # softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): never overflows
-        if z.size <= self.small:
-            sp = xp.logaddexp(0, z)  # one call; slower per element than the four below
-        else:
-            sp = xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
+        if n <= self.small:
+            sp = xp.logaddexp(0, z)  # one call; slower per element than the five below
+        else:  # in place: one array for the whole formula
+            sp = xp.abs(z)
+            xp.negative(sp, out=sp)
+            xp.exp(sp, out=sp)
+            xp.log1p(sp, out=sp)
+            sp += xp.maximum(z, 0)
         self.softplus = sp  # backward's σ(z) = exp(z - softplus(z)), two calls
         loss = sp - z * y
         if reduction == "mean":
-            return loss.sum() / self.n
+            return loss.sum() / n
         if reduction == "sum":
             return loss.sum()
         return loss
@@ -93,15 +97,20 @@ class BCEWithLogits(Function):
     # ∂ℓ/∂z = σ(z) - y  (the lecture's "prediction error"),  ∂ℓ/∂y = -z
     def backward(self, g, z, y, out):
         need_z, need_y = self.needs_input_grad
-        g = _reduce_grad(g, self.reduction, self.n)
+        if self.reduction == "mean":
+            g = g * (1.0 / self.n)  # each element's share of the mean
         gz = gy = None
         if need_z:
-            if isinstance(z, Tensor):
+            if z.__class__ is Tensor:
                 gz = (_sigmoid(z) - y) * g
             elif self.softplus is None:  # on the GPU: one fused kernel
                 gz = cuda.bce_with_logits_grad(z, y, g)
             else:  # σ(z) = e^z / (1 + e^z) = exp(z - softplus(z)): exact, never overflows
-                gz = (_xp(z).exp(z - self.softplus) - y) * g
+                gz = z - self.softplus
+                xp = _xp(z)
+                xp.exp(gz, out=gz)
+                gz -= y
+                gz *= g
         if need_y:
             gy = -g * z
         return gz, gy
@@ -114,27 +123,33 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
     reduced by ``reduction`` ("mean", "sum" or "none"). Its gradient with respect to the
     logit is σ(z) - y: the lecture's ∇_w L = -(y - ŷ) x once chained through z = wᵀx.
     """
-    if reduction not in _REDUCTIONS:
+    params = _REDUCTION_PARAMS.get(reduction) if reduction.__class__ is str else None
+    if params is None:
         _check_reduction("binary_cross_entropy_with_logits", reduction)
     z = input if input.__class__ is Tensor else Tensor(input)
     zd = z.data
-    if not hasattr(target, "shape"):
-        target = Tensor(target, dtype=zd.dtype)
-    y_dtype = target.data.dtype if target.__class__ is Tensor else target.dtype
-    if y_dtype is not zd.dtype and y_dtype != zd.dtype:
+    if target.__class__ is Tensor:
+        yd = target.data
+    elif hasattr(target, "shape"):
+        yd = target
+    else:
+        yd = target = Tensor(target, dtype=zd.dtype)
+    if yd.dtype is not zd.dtype and yd.dtype != zd.dtype:
         target = target.astype(zd.dtype)  # float32 logits keep a float32 loss
-    y_shape = target.data.shape if target.__class__ is Tensor else target.shape
-    if zd.shape != y_shape:
+    if zd.shape != yd.shape:
         raise ValueError(
             f"binary_cross_entropy_with_logits: input has shape {tuple(z.shape)} but target "
-            f"has shape {tuple(y_shape)}; they must match exactly (no silent broadcasting: "
+            f"has shape {tuple(yd.shape)}; they must match exactly (no silent broadcasting: "
             "reshape one, e.g. logits.reshape(-1))"
         )
     if zd.dtype.kind != "f":
         raise TypeError(
             "binary_cross_entropy_with_logits: input logits must be floating point, got "
             f"dtype {z.dtype}")
-    return BCEWithLogits.apply_binary(z, target, {"reduction": reduction})
+    return BCEWithLogits.apply_binary(z, target, params)
+
+
+_REDUCTION_PARAMS = {r: {"reduction": r} for r in _REDUCTIONS}  # read only, never changed
 
 
 # ----------------------------------------------------------------------------- more losses

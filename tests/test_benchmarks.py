@@ -36,3 +36,11 @@ def test_each_one_op_chain_is_the_same_op_for_both(name):
     w = np.full(10, 1.001)
     got = mg_op(mg.tensor(x), mg.tensor(w)).numpy()
     np.testing.assert_allclose(got, np_op(x, w), rtol=1e-15)
+
+
+def test_the_minimal_tape_of_floor_py_computes_the_same_step():
+    path = os.path.join(os.path.dirname(_PATH), "floor.py")
+    floor_spec = importlib.util.spec_from_file_location("benchmarks_floor", path)
+    floor = importlib.util.module_from_spec(floor_spec)
+    floor_spec.loader.exec_module(floor)
+    floor.check_minimal_tape_agrees()  # raises SystemExit on a mismatch
