@@ -43,6 +43,10 @@ def log_softmax(x, axis=-1) -> Tensor:
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+# the fused losses' keyword arguments for forward, built once (read only: never changed)
+_REDUCTION_PARAMS = {r: {"reduction": r} for r in _REDUCTIONS}
+
+
 def _check_reduction(name, reduction):
     if reduction not in _REDUCTIONS:
         raise ValueError(
@@ -123,9 +127,7 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
     reduced by ``reduction`` ("mean", "sum" or "none"). Its gradient with respect to the
     logit is σ(z) - y: the lecture's ∇_w L = -(y - ŷ) x once chained through z = wᵀx.
     """
-    params = _REDUCTION_PARAMS.get(reduction) if reduction.__class__ is str else None
-    if params is None:
-        _check_reduction("binary_cross_entropy_with_logits", reduction)
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
     z = input if input.__class__ is Tensor else Tensor(input)
     zd = z.data
     if target.__class__ is Tensor:
@@ -146,10 +148,7 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
         raise TypeError(
             "binary_cross_entropy_with_logits: input logits must be floating point, got "
             f"dtype {z.dtype}")
-    return BCEWithLogits.apply_binary(z, target, params)
-
-
-_REDUCTION_PARAMS = {r: {"reduction": r} for r in _REDUCTIONS}  # read only, never changed
+    return BCEWithLogits.apply_binary(z, target, _REDUCTION_PARAMS[reduction])
 
 
 # ----------------------------------------------------------------------------- more losses
@@ -481,7 +480,7 @@ def cross_entropy(input, target, reduction="mean") -> Tensor:
             f"cross_entropy: target must be integer class indices or float probabilities, "
             f"got dtype {_raw(target).dtype}"
         )
-    return CrossEntropyWithLogits.apply_binary(z, t, {"reduction": reduction})
+    return CrossEntropyWithLogits.apply_binary(z, t, _REDUCTION_PARAMS[reduction])
 
 
 def cross_entropy_composed(input, target, reduction="mean") -> Tensor:

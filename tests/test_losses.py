@@ -327,6 +327,22 @@ def test_losses_refuse_unknown_reduction(loss):
         loss(mg.tensor([[0.5, 0.5]]), np.array([[1.0, 0.0]]), reduction="average")
 
 
+@pytest.mark.parametrize("reduction", ["sum", "none"])
+def test_fused_losses_honour_a_str_subclass_reduction(reduction):
+    # np.str_ (e.g. read from an array of settings) is a str: it must not fall back to "mean"
+    z = mg.tensor([[1.0, -2.0], [0.5, 3.0]])
+    y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    for loss in (F.binary_cross_entropy_with_logits, F.cross_entropy):
+        expected = loss(z, y, reduction=reduction).numpy()
+        np.testing.assert_array_equal(loss(z, y, reduction=np.str_(reduction)).numpy(),
+                                      expected)
+
+
+def test_binary_cross_entropy_with_logits_refuses_an_unhashable_reduction():
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        F.binary_cross_entropy_with_logits(mg.tensor([0.5]), np.array([1.0]), reduction=["sum"])
+
+
 def test_cross_entropy_refuses_bad_targets():
     z = mg.tensor(np.zeros((3, 4)))
     with pytest.raises(ValueError, match="class index 4 is out of range for 4 classes"):
