@@ -322,12 +322,6 @@ class SGD(Optimizer):
             momentum = group["momentum"]
             weight_decay = group["weight_decay"]
             nesterov = group["nesterov"]
-            if not (weight_decay or momentum):  # the lecture's plain rule: p ← p - ε g
-                for p in group["params"]:
-                    grad = p._grad
-                    if grad is not None:  # no gradient: not updated at all (as in PyTorch)
-                        _subtract_in_place(p, lr * grad.data, "SGD")
-                continue
             for p in group["params"]:
                 grad = p._grad
                 if grad is None:
