@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-import itertools
 from heapq import heappop, heappush
 from weakref import ref as _weakref
 
 import numpy as np
 
 from . import backend
-from .tensor import Tensor
+from .tensor import Tensor, tick
 
 _grad_enabled = True
 
@@ -140,9 +139,10 @@ _ndarray = np.ndarray
 _generic = np.generic
 _asarray = np.asarray
 _add_reduce = np.add.reduce
-# Every recorded node gets the next number: a node's inputs were made before it, so walking
-# nodes from the highest number down visits each one after all of its consumers.
-_next_seq = itertools.count().__next__
+# Every recorded node gets the next tick of the engine's clock: a node's inputs were made
+# before it, so walking nodes from the highest number down visits each one after all of its
+# consumers. In-place changes stamp versions from the same clock (see ``bump_version``).
+_next_seq = tick
 
 
 class Function:
@@ -203,10 +203,10 @@ class Function:
             saved[i] = datas[i]
             a = inputs[i]
             if a.__class__ is Tensor:
-                versions.append((a._vc, a._vc[0]))
+                versions.append(a._vc)
         if cls.save_output:
             saved[-1] = out
-            versions.append((vc, vc[0]))
+            versions.append(vc)
         fn.saved = saved
         fn.versions = versions
         fn.retained = None
@@ -285,13 +285,13 @@ def _unary_entry(cls):
         if save_input:
             if save_output:
                 fn.saved = (data, out)
-                fn.versions = ((x._vc, x._vc[0]), (vc, vc[0]))
+                fn.versions = (x._vc, vc)
             else:
                 fn.saved = (data, None)
-                fn.versions = ((x._vc, x._vc[0]),)
+                fn.versions = (x._vc,)
         elif save_output:
             fn.saved = (None, out)
-            fn.versions = ((vc, vc[0]),)
+            fn.versions = (vc,)
         else:
             fn.saved = (None, None)
             fn.versions = _EMPTY
@@ -370,13 +370,15 @@ def _binary_entry(cls):
         else:  # each input's own shape and dtype (xd, yd may have been promoted)
             fn.meta = ((x.data.shape, x.data.dtype) if x_rg else None,
                        (y.data.shape, y.data.dtype) if y_rg else None)
-        versions = _EMPTY
+        # the version cells of the saved tensors (constants such as 0.9 have none)
         if save_0 and x.__class__ is Tensor:
-            versions = ((x._vc, x._vc[0]),)
-        if save_1 and y.__class__ is Tensor:
-            versions += ((y._vc, y._vc[0]),)
+            versions = (x._vc, y._vc) if save_1 and y.__class__ is Tensor else (x._vc,)
+        elif save_1 and y.__class__ is Tensor:
+            versions = (y._vc,)
+        else:
+            versions = _EMPTY
         if save_output:
-            versions += ((vc, vc[0]),)
+            versions += (vc,)
         fn.saved = (xd if save_0 else None, yd if save_1 else None, out if save_output else None)
         fn.versions = versions
         fn.retained = None
@@ -520,7 +522,9 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     heap = []  # (-seq, node) of the nodes waiting, newest on top
     buffers = {}  # node in the heap -> sum of the gradients it has received so far
     owned = set()  # nodes whose buffer we allocated ourselves: safe to add into in place
-    given = set()  # ids of arrays handed to leaves as their new .grad in this pass
+    # ids of arrays a leaf may not keep as its new .grad without a copy: those handed to
+    # another leaf in this pass, and the seeds (the caller's, or a shared read-only one)
+    given = {id(s) for s in seeds} if len(seeds) > 1 else {id(seeds[0])}
     if len(roots) == 1 and roots[0].grad_fn is not None:  # loss.backward()
         node, g = roots[0].grad_fn, seeds[0]
     else:
@@ -545,23 +549,36 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
             saved = node.saved
             if saved is None:
                 raise _freed_error(node)
-            for vc, expected in node.versions:
-                if vc[0] != expected:
+            for vc in node.versions:  # a saved tensor stamped after this node was made
+                if vc[0] > node.seq:
                     raise _version_error(node)
             if node.retained is not None or capture is not None:
                 _observe(node, g, capture, create_graph)
-            grads = node.backward(g, *(_as_tensor_values(node, saved) if create_graph
-                                       else saved))
+            if create_graph:
+                grads = node.backward(g, *_as_tensor_values(node, saved))
+            else:
+                grads = node.backward(g, *saved)
             if not retain_graph:
                 node.saved = None
             parents = node.parents
+            meta = node.meta
             n_inputs = len(parents)
-            if n_inputs == 1 or n_inputs == 2 and parents[1] is None:  # one input needs a
-                parent = parents[0]  # gradient (x.exp(), x * 0.9: most nodes): no loop
-                if n_inputs == 2:
-                    grads = grads[0]
-                if node.meta is not None:
-                    grads = _fit(node, grads, node.meta[0])
+            # one input needs a gradient (x.exp(), x * 0.9, X @ w with a constant X: most
+            # nodes): hand it on without a loop
+            if n_inputs == 1:
+                parent = parents[0]
+                k = 0
+            elif n_inputs == 2 and (parents[0] is None or parents[1] is None):
+                k = 0 if parents[1] is None else 1
+                parent = parents[k]
+                grads = grads[k]
+            else:
+                parent = None
+            if parent is not None:
+                if meta is not None:
+                    shape, dtype = meta[k]
+                    if grads.shape != shape or grads.dtype is not dtype:
+                        grads = _fit(node, grads, meta[k])
                 if parent.__class__ is Tensor:
                     _to_leaf(parent, grads, capture, create_graph, given)
                 elif parent in buffers:
@@ -573,12 +590,15 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                     buffers[parent] = grads
                     heappush(heap, (-parent.seq, parent))
             else:
-                meta = node.meta
                 nxt = g_nxt = None  # the next node, while it is the only one waiting
                 for i, parent in enumerate(parents):
                     if parent is None:
                         continue
-                    gi = grads[i] if meta is None else _fit(node, grads[i], meta[i])
+                    gi = grads[i]
+                    if meta is not None:
+                        shape, dtype = meta[i]
+                        if gi.shape != shape or gi.dtype is not dtype:
+                            gi = _fit(node, gi, meta[i])
                     if parent.__class__ is Tensor:
                         _to_leaf(parent, gi, capture, create_graph, given)
                     elif parent is nxt:  # two inputs made by one node (x * x)
@@ -619,7 +639,7 @@ def _fit(node, gi, shape_dtype):
     engine's and ``viz.trace_backward``'s one place for it)."""
     shape, dtype = shape_dtype
     if gi.shape != shape:
-        gi = _sum_to(gi, shape)
+        gi = gi.sum_to(shape) if isinstance(gi, Tensor) else sum_to_array(gi, shape)
         if gi.shape != shape:
             raise _shape_error(node, gi.shape, shape)
     if gi.dtype is not dtype and gi.dtype != dtype:
@@ -643,9 +663,10 @@ def _to_leaf(leaf, gi, capture, create_graph, given):
     if leaf._grad is not None or capture is not None or create_graph:
         _deliver_to_leaf(leaf, gi, capture, create_graph)
         return
-    # the leaf's first gradient: gi itself, unless it is a view, read-only, or already
-    # handed to another leaf (e.g. both inputs of a + b): then a copy
-    gi = _fresh(gi)
+    # the leaf's first gradient: gi itself, unless it is a view or a NumPy scalar, or it is
+    # a seed or already another leaf's (e.g. both inputs of a + b): then an array of its own
+    if gi.__class__ is not _ndarray or gi.base is not None:
+        gi = _fresh(gi)
     if id(gi) in given:
         gi = gi.copy()
     given.add(id(gi))
@@ -703,13 +724,6 @@ def _collect(capture, inputs, allow_unused):
             g = Tensor._make(g, None, False, [0])
         result.append(g)
     return tuple(result)
-
-
-def _sum_to(g, shape):
-    """Sum a broadcast gradient back to ``shape`` (undoes NumPy broadcasting)."""
-    if isinstance(g, Tensor):
-        return g.sum_to(shape)
-    return sum_to_array(g, shape)
 
 
 def sum_to_array(g, shape):

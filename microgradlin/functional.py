@@ -54,6 +54,49 @@ def _check_reduction(name, reduction):
         )
 
 
+_add_reduce = np.add.reduce
+_ZEROS = {}
+
+
+def _zero(a):
+    """A 0-d zero of ``a``'s dtype: NumPy's quickest second operand (a Python 0 is slower)."""
+    if a.__class__ is not np.ndarray:
+        return 0
+    zero = _ZEROS.get(a.dtype)
+    if zero is None:
+        zero = _ZEROS[a.dtype] = np.zeros((), a.dtype)
+        zero.flags.writeable = False
+    return zero
+
+
+_INVERSES = {}
+
+
+def _times_share(a, g, n):
+    """``a *= g / n`` in place: each element's share of a mean (n = 1: of a sum).
+
+    With a 0-d ``g`` (the usual case) both factors are applied as 0-d arrays of ``a``'s dtype:
+    NumPy takes a slow path for a Python float or a NumPy scalar operand that costs more
+    than the multiply itself at these sizes. Multiplying by 1 is exact, so it is skipped.
+    """
+    if a.__class__ is not np.ndarray or g.__class__ is not np.ndarray or g.ndim != 0:
+        a *= g
+        if n != 1:
+            a *= 1.0 / n
+        return
+    if float(g) != 1.0:
+        a *= g
+    if n != 1:
+        key = (n, a.dtype)
+        inverse = _INVERSES.get(key)
+        if inverse is None:
+            inverse = np.array(1.0 / n, dtype=a.dtype)
+            inverse.flags.writeable = False
+            if len(_INVERSES) < 256:
+                _INVERSES[key] = inverse
+        a *= inverse
+
+
 def _reduce_grad(g, reduction, n):
     """The gradient reaching each element: g (none), g broadcast (sum) or g / n (mean)."""
     if reduction == "mean":
@@ -83,40 +126,39 @@ class BCEWithLogits(Function):
         xp = _xp(z)
         # softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): never overflows
         if n <= self.small:
-            sp = xp.logaddexp(0, z)  # one call; slower per element than the five below
+            sp = xp.logaddexp(_zero(z), z)  # one call; slower per element than five
         else:  # in place: one array for the whole formula
             sp = xp.abs(z)
-            xp.negative(sp, out=sp)
-            xp.exp(sp, out=sp)
-            xp.log1p(sp, out=sp)
-            sp += xp.maximum(z, 0)
+            xp.negative(sp, sp)
+            xp.exp(sp, sp)
+            xp.log1p(sp, sp)
+            sp += xp.maximum(z, _zero(z))
         self.softplus = sp  # backward's σ(z) = exp(z - softplus(z)), two calls
-        loss = sp - z * y
-        if reduction == "mean":
-            return loss.sum() / n
-        if reduction == "sum":
-            return loss.sum()
-        return loss
+        loss = z * y
+        xp.subtract(sp, loss, loss)
+        if reduction == "none":
+            return loss
+        total = _add_reduce(loss, None) if loss.__class__ is np.ndarray else loss.sum()
+        return total / n if reduction == "mean" else total
 
     # ∂ℓ/∂z = σ(z) - y  (the lecture's "prediction error"),  ∂ℓ/∂y = -z
     def backward(self, g, z, y, out):
         need_z, need_y = self.needs_input_grad
-        if self.reduction == "mean":
-            g = g * (1.0 / self.n)  # each element's share of the mean
+        mean = self.reduction == "mean"  # then each element gets its share g / n
         gz = gy = None
         if need_z:
             if z.__class__ is Tensor:
-                gz = (_sigmoid(z) - y) * g
+                gz = (_sigmoid(z) - y) * (g * (1.0 / self.n) if mean else g)
             elif self.softplus is None:  # on the GPU: one fused kernel
-                gz = cuda.bce_with_logits_grad(z, y, g)
+                gz = cuda.bce_with_logits_grad(z, y, g * (1.0 / self.n) if mean else g)
             else:  # σ(z) = e^z / (1 + e^z) = exp(z - softplus(z)): exact, never overflows
                 gz = z - self.softplus
                 xp = _xp(z)
-                xp.exp(gz, out=gz)
+                xp.exp(gz, gz)
                 gz -= y
-                gz *= g
+                _times_share(gz, g, self.n if mean else 1)
         if need_y:
-            gy = -g * z
+            gy = -g * z * (1.0 / self.n) if mean else -g * z
         return gz, gy
 
 

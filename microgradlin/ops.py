@@ -138,6 +138,8 @@ def _is_number(v):
 class Add(Function):
     """x + y."""
 
+    __slots__ = ()
+
     elementwise = True
 
     torch_promotion = True
@@ -153,6 +155,8 @@ class Add(Function):
 class Sub(Function):
     """x - y."""
 
+    __slots__ = ()
+
     elementwise = True
 
     torch_promotion = True
@@ -167,6 +171,8 @@ class Sub(Function):
 
 class Mul(Function):
     """x * y (elementwise)."""
+
+    __slots__ = ()
 
     elementwise = True
 
@@ -185,6 +191,8 @@ class Mul(Function):
 
 class Div(Function):
     """x / y (true division)."""
+
+    __slots__ = ()
 
     elementwise = True
 
@@ -205,6 +213,8 @@ class Div(Function):
 class Neg(Function):
     """-x."""
 
+    __slots__ = ()
+
     elementwise = True
 
     def forward(self, x):
@@ -217,6 +227,8 @@ class Neg(Function):
 
 class Pow(Function):
     """x ** p, for a number or tensor exponent (and a number or tensor base)."""
+
+    __slots__ = ()
 
     elementwise = True
 
@@ -249,6 +261,8 @@ class Pow(Function):
 
 class MatMul(Function):
     """x @ y with NumPy matmul semantics: 1-D operands and batched (broadcast) stacks."""
+
+    __slots__ = ()
 
     op_name = "matmul"
     save_inputs = (0, 1)
@@ -294,6 +308,8 @@ class MatMul(Function):
 class Exp(Function):
     """exp(x)."""
 
+    __slots__ = ()
+
     elementwise = True
 
     save_output = True
@@ -308,6 +324,8 @@ class Exp(Function):
 
 class Log(Function):
     """Natural logarithm log(x)."""
+
+    __slots__ = ()
 
     elementwise = True
 
@@ -324,6 +342,8 @@ class Log(Function):
 class Sqrt(Function):
     """sqrt(x)."""
 
+    __slots__ = ()
+
     elementwise = True
 
     save_output = True
@@ -338,6 +358,8 @@ class Sqrt(Function):
 
 class Abs(Function):
     """|x|."""
+
+    __slots__ = ()
 
     elementwise = True
 
@@ -354,6 +376,8 @@ class Abs(Function):
 class Tanh(Function):
     """tanh(x)."""
 
+    __slots__ = ()
+
     elementwise = True
 
     save_output = True
@@ -368,6 +392,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     """σ(x) = 1 / (1 + exp(-x)), computed without overflow."""
+
+    __slots__ = ()
 
     elementwise = True
 
@@ -384,6 +410,8 @@ class Sigmoid(Function):
 
 class Relu(Function):
     """max(x, 0)."""
+
+    __slots__ = ()
 
     elementwise = True
 
@@ -421,6 +449,8 @@ class Clip(Function):
 class Maximum(Function):
     """Elementwise maximum(x, y)."""
 
+    __slots__ = ()
+
     torch_promotion = True
 
     op_name = "maximum"
@@ -440,6 +470,8 @@ class Maximum(Function):
 class Minimum(Function):
     """Elementwise minimum(x, y)."""
 
+    __slots__ = ()
+
     torch_promotion = True
 
     op_name = "minimum"
@@ -458,6 +490,8 @@ class Minimum(Function):
 
 class Where(Function):
     """where(condition, x, y): x where condition holds, else y."""
+
+    __slots__ = ()
 
     op_name = "where"
     save_inputs = (0,)
@@ -479,6 +513,8 @@ class Where(Function):
 
 class Cast(Function):
     """x converted to another dtype."""
+
+    __slots__ = ()
 
     op_name = "astype"
 
@@ -529,6 +565,8 @@ class _Reduction(Function):
 class Sum(_Reduction):
     """Sum over ``axis`` (all axes by default)."""
 
+    __slots__ = ()
+
     def forward(self, x, axis=None, keepdims=False):
         self._setup(x, axis, keepdims)
         if axis is None and not keepdims:  # the usual loss.sum(): no keyword overhead
@@ -542,6 +580,8 @@ class Sum(_Reduction):
 
 class Mean(_Reduction):
     """Mean over ``axis`` (all axes by default)."""
+
+    __slots__ = ()
 
     def forward(self, x, axis=None, keepdims=False):
         self._setup(x, axis, keepdims)
@@ -557,6 +597,8 @@ class Mean(_Reduction):
 
 class Max(_Reduction):
     """Largest element over ``axis``."""
+
+    __slots__ = ()
 
     save_inputs = (0,)
     save_output = True
@@ -578,6 +620,8 @@ class Max(_Reduction):
 class Min(Max):
     """Smallest element over ``axis``."""
 
+    __slots__ = ()
+
     def forward(self, x, axis=None, keepdims=False):
         if x.size == 0:
             raise ValueError("min of an empty tensor is undefined")
@@ -587,6 +631,8 @@ class Min(Max):
 
 class LogSumExp(_Reduction):
     """log(sum(exp(x))) over ``axis``, computed stably as m + log(sum(exp(x - m)))."""
+
+    __slots__ = ()
 
     save_inputs = (0,)
     save_output = True
@@ -645,6 +691,8 @@ class Transpose(Function):
 
 class BroadcastTo(Function):
     """x repeated along new or size-1 axes to ``shape`` (a read-only view)."""
+
+    __slots__ = ()
 
     op_name = "broadcast_to"
     is_view = True

@@ -8,6 +8,7 @@ and methods call the primitive ops of :mod:`microgradlin.ops`, which record the 
 
 from __future__ import annotations
 
+import itertools
 import operator
 
 import numpy as np
@@ -16,6 +17,16 @@ from . import backend
 
 _new = object.__new__
 _FLOAT_KINDS = "f"  # dtype kinds that may require grad
+
+# The engine's one clock. Each recorded graph node takes the next tick as its sequence number,
+# and each in-place change stamps the tensor's version with the next tick, so "changed after
+# this node saved it" is simply ``version > node.seq``.
+tick = itertools.count(1).__next__
+
+
+def bump_version(t) -> None:
+    """Stamp ``t`` (and every view sharing its version cell) as changed in place now."""
+    t._vc[0] = tick()
 
 
 def _as_array(data, dtype=None, device=None):
@@ -77,7 +88,8 @@ class Tensor:
         self._grad = None
         self._grad_owned = False
         self.name = name
-        self._vc = [0]  # version counter, bumped by in-place ops; shared with views
+        self._vc = [0]  # version stamp: the clock tick of the last in-place change; views
+        # share the cell
         if requires_grad:
             self.requires_grad = True
 
@@ -377,7 +389,7 @@ class Tensor:
                 f"in-place {name}: cannot update a tensor of shape {tuple(self.shape)} and "
                 f"dtype {self.dtype} with {autograd._describe(other)} ({exc})"
             ) from None
-        self._vc[0] += 1
+        bump_version(self)
         return self
 
     def __iadd__(self, other):

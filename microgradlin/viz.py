@@ -856,8 +856,8 @@ def trace_backward(loss, gradient=None, names=None) -> BackwardTrace:
             g = buffers.pop(node)
             if node.saved is None:
                 raise _freed(node)
-            for vc, expected in node.versions or ():
-                if vc[0] != expected:
+            for vc in node.versions or ():
+                if vc[0] > node.seq:  # stamped by an in-place change after the node was made
                     raise RuntimeError(
                         f"trace_backward: a value saved for the backward of "
                         f"{type(node).__name__} was modified in place after it was saved"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 
 
 class Module:
@@ -81,7 +81,7 @@ class Module:
                     f"{value.shape} in the state but {tuple(p.shape)} in the model"
                 )
             p.data = backend.to_device(value.astype(p.dtype), p.device)
-            p._vc[0] += 1
+            bump_version(p)
 
     def to(self, device) -> Module:
         """Move every parameter to ``device`` in place (the same Tensor objects)."""

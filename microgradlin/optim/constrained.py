@@ -25,7 +25,7 @@ import functools
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 from .optimizers import Optimizer
 
 __all__ = [
@@ -191,7 +191,7 @@ def _assign(p, new, who):
         raise ValueError(f"{who}.step: the projection/prox returned shape {tuple(new.shape)} "
                          f"for a parameter of shape {tuple(p.shape)}")
     p.data[...] = new
-    p._vc[0] += 1
+    bump_version(p)
 
 
 def _resolve_projection(project, kwargs):
