@@ -139,6 +139,7 @@ _ndarray = np.ndarray
 _generic = np.generic
 _asarray = np.asarray
 _add_reduce = np.add.reduce
+_empty = np.empty
 # Every recorded node gets the next tick of the engine's clock: a node's inputs were made
 # before it, so walking nodes from the highest number down visits each one after all of its
 # consumers. In-place changes stamp versions from the same clock (see ``bump_version``).
@@ -236,7 +237,7 @@ class Function:
         raise NotImplementedError
 
 
-_PY_NUMBERS = (float, int, bool)
+_PY_NUMBERS = frozenset((float, int, bool))  # a set: a miss costs one hash lookup
 
 
 # ----------------------------------------------------------------------------- fast entries
@@ -340,16 +341,24 @@ def _binary_entry(cls):
         else:
             yd = y
             y_rg = False
-        # a Python number is weak in NumPy already; otherwise promote as PyTorch does
-        number = yd.__class__ in _PY_NUMBERS or xd.__class__ in _PY_NUMBERS
-        if (torch_promotion and not number
-                and (xd.__class__ is not yd.__class__ or xd.dtype is not yd.dtype)):
-            xd, yd = _promote_like_torch(xd, yd)
-        if backend.multi_device:
-            _check_same_device(cls, (x, y), (xd, yd))
+        # promote as PyTorch does (a Python number is weak in NumPy already) and check that
+        # arrays share a device: only for two arrays, and only where the quick tests fail
+        if yd.__class__ is _ndarray and xd.__class__ is _ndarray:  # two host arrays
+            number = False
+            if torch_promotion and xd.dtype is not yd.dtype:
+                xd, yd = _promote_like_torch(xd, yd)
+        elif yd.__class__ in _PY_NUMBERS or xd.__class__ in _PY_NUMBERS:
+            number = True
+        else:
+            number = False
+            if torch_promotion and (xd.__class__ is not yd.__class__
+                                    or xd.dtype is not yd.dtype):
+                xd, yd = _promote_like_torch(xd, yd)
+            if backend.multi_device:
+                _check_same_device(cls, (x, y), (xd, yd))
         try:
-            out = (fn.forward(xd, yd) if params is None
-                   else fn.forward(xd, yd, **_kw(cls, params)))
+            out = (fn.forward(xd, yd) if params is None else fn.forward(
+                xd, yd, **(params if params.__class__ is dict else _kw(cls, params))))
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, (x, y), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
@@ -623,7 +632,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
             g = buffers.pop(node)
     finally:
         _grad_enabled = prev_mode
-    return _collect(capture, inputs, allow_unused)
+    return None if capture is None else _collect(capture, inputs, allow_unused)
 
 
 def _observe(node, g, capture, create_graph):
@@ -729,8 +738,10 @@ def _collect(capture, inputs, allow_unused):
 def sum_to_array(g, shape):
     """Sum the array ``g`` over the axes that broadcasting added or stretched to reach
     ``shape``."""
-    if not shape:  # to a scalar (x @ w + b: b's gradient); a bare ufunc call is quickest
-        return _add_reduce(g, None) if g.__class__ is _ndarray else g.sum()
+    if not shape:  # to a scalar (x @ w + b: b's gradient): a bare ufunc call, into a 0-d
+        # array (not a NumPy scalar, which a .grad would have to convert)
+        return _add_reduce(g, None, None, _empty((), g.dtype)) if g.__class__ is _ndarray \
+            else g.sum()
     lead = g.ndim - len(shape)
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
     if lead:
@@ -821,15 +832,25 @@ def _check_root(t, i, what):
 
 
 def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
-    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``)."""
-    if gradient is None and not create_graph and tensor._rg and tensor.data.size == 1:
-        seed = _ones_like(tensor.data)  # the common case: loss.backward()
+    """Accumulate the gradient of ``tensor`` into the ``.grad`` of every leaf
+    (``Tensor.backward`` is this function: ``loss.backward()``).
+
+    ``gradient`` is d(something)/d(tensor) and is required unless the tensor has one
+    element. The graph's saved values are freed afterwards unless ``retain_graph=True``;
+    ``create_graph=True`` records the backward pass so grads of grads can be taken.
+    """
+    data = tensor.data
+    if gradient is None and not create_graph and tensor._rg and data.size == 1:
+        # the common case, loss.backward(): a cached read-only one of the loss's dtype
+        seed = _ONES.get((data.shape, data.dtype)) if data.__class__ is _ndarray else None
+        if seed is None:
+            seed = _ones_like(data)
     else:
         _check_root(tensor, 0, "backward")
         seed = _seed_for(tensor, gradient, create_graph)
     if retain_graph is None:
         retain_graph = create_graph
-    run_backward([tensor], [seed], retain_graph=retain_graph, create_graph=create_graph)
+    run_backward([tensor], [seed], retain_graph, create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

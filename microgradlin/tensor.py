@@ -258,14 +258,8 @@ class Tensor:
         return ops.Cast.apply(self, dtype=dtype)
 
     # ------------------------------------------------------------------ autograd
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Accumulate the gradient of this tensor into the ``.grad`` of every leaf.
-
-        ``gradient`` is d(something)/d(self) and is required unless this tensor has one
-        element. The graph's saved values are freed afterwards unless ``retain_graph=True``;
-        ``create_graph=True`` records the backward pass so grads of grads can be taken.
-        """
-        autograd.backward(self, gradient, retain_graph, create_graph)
+    # backward(gradient=None, retain_graph=None, create_graph=False) is autograd.backward
+    # itself, set below (one call less on every training step)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor too after backward (for inspection)."""
@@ -556,6 +550,7 @@ Tensor.sqrt = ops.Sqrt.apply_unary
 Tensor.tanh = ops.Tanh.apply_unary
 Tensor.sigmoid = ops.Sigmoid.apply_unary
 Tensor.relu = ops.Relu.apply_unary
+Tensor.backward = autograd.backward
 
 # used by the reflected operators and the methods that add a step of their own
 _add = ops.Add.apply_binary

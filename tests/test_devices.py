@@ -150,6 +150,19 @@ def test_to_and_back_carries_gradient(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+def test_backward_seed_is_made_on_the_loss_device_after_a_host_backward(device):
+    """loss.backward() caches its host seed (a one of the loss's shape and dtype): a loss of
+    that shape and dtype on another device must not get the cached host array."""
+    host_leaf = mg.tensor(2.0, requires_grad=True)
+    (host_leaf * 3.0).backward()  # a 0-d float64 host loss: caches the host seed
+    x = mg.tensor(A, device=device, requires_grad=True)
+    (x * 2.0).sum().backward()  # a 0-d float64 loss on the device
+    assert x.grad.device == backend.parse_device(device)
+    np.testing.assert_array_equal(host(x.grad), np.full_like(A, 2.0))
+    assert host_leaf.grad.item() == 3.0
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_module_to_device(device):
     from microgradlin.models import Linear
 
