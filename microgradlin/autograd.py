@@ -36,7 +36,7 @@ from weakref import ref as _weakref
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, tick
+from .tensor import Tensor, _as_array, tick
 
 _grad_enabled = True
 
@@ -133,6 +133,7 @@ class enable_grad(_GradMode):
 # ----------------------------------------------------------------------------- Function
 _EMPTY = ()
 _ONE_TRUE = (True,)
+_TRUE_TRUE, _TRUE_FALSE, _FALSE_TRUE = (True, True), (True, False), (False, True)
 _new = object.__new__
 _make = Tensor._make
 _ndarray = np.ndarray
@@ -168,6 +169,8 @@ class Function:
     save_output: bool = False
     is_view: bool = False  # output may share memory with input 0 (shares its version counter)
     torch_promotion: bool = False  # elementwise arithmetic: a float operand's dtype wins
+    # operands without a shape (lists, numbers) become arrays of the other one's dtype first
+    array_operands: bool = False
     # Elementwise ops on float data: a gradient has its input's shape and dtype unless the
     # inputs were broadcast or mixed dtypes. Their nodes then skip ``meta`` (and the engine
     # its shape/dtype check): ``meta is None`` means "every input looks like the output".
@@ -324,6 +327,7 @@ def _binary_entry(cls):
     save_output = cls.save_output
     elementwise = cls.elementwise
     torch_promotion = cls.torch_promotion
+    array_operands = cls.array_operands
     new = _node_maker(cls)
 
     def apply_binary(x, y, params=None):
@@ -333,12 +337,16 @@ def _binary_entry(cls):
             xd = x.data
             x_rg = x._rg
         else:
+            if array_operands and not hasattr(x, "ndim"):
+                x = _as_array(x, _dtype_of(y))
             xd = x
             x_rg = False
         if y.__class__ is Tensor:
             yd = y.data
             y_rg = y._rg
         else:
+            if array_operands and not hasattr(y, "ndim"):
+                y = _as_array(y, _dtype_of(x))
             yd = y
             y_rg = False
         # promote as PyTorch does (a Python number is weak in NumPy already) and check that
@@ -368,7 +376,7 @@ def _binary_entry(cls):
             return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
-        fn.needs_input_grad = (x_rg, y_rg)
+        fn.needs_input_grad = (_TRUE_TRUE if y_rg else _TRUE_FALSE) if x_rg else _FALSE_TRUE
         if elementwise and (
                 # a float or int operand (a bool one is an array to Pow's rule) ...
                 number and xd.__class__ is not bool and yd.__class__ is not bool
@@ -406,6 +414,10 @@ def _binary_entry(cls):
     apply_binary.__doc__ = cls.__doc__
     apply_binary.__signature__ = _AS_METHOD[2]  # as Tensor's operators show it: x + y
     return apply_binary
+
+
+def _dtype_of(v):
+    return v.data.dtype if v.__class__ is Tensor else getattr(v, "dtype", None)
 
 
 def _float_dtype(d):

@@ -153,8 +153,7 @@ class BCEWithLogits(Function):
                 gz = cuda.bce_with_logits_grad(z, y, g * (1.0 / self.n) if mean else g)
             else:  # σ(z) = e^z / (1 + e^z) = exp(z - softplus(z)): exact, never overflows
                 gz = z - self.softplus
-                xp = _xp(z)
-                xp.exp(gz, gz)
+                _xp(gz).exp(gz, gz)
                 gz -= y
                 _times_share(gz, g, self.n if mean else 1)
         if need_y:

@@ -312,15 +312,7 @@ class Tensor:
     def __rpow__(self, base):
         return _pow(base, self)
 
-    def __matmul__(self, other):
-        if other.__class__ is not Tensor and not hasattr(other, "ndim"):  # a list or number:
-            # an array the rule can transpose
-            other = _as_array(other, self.data.dtype)
-        return _matmul(self, other)
-
     def __rmatmul__(self, other):
-        if not hasattr(other, "ndim"):
-            other = _as_array(other, self.data.dtype)
         return _matmul(other, self)
 
     def __pos__(self):
@@ -542,6 +534,7 @@ Tensor.__add__ = ops.Add.apply_binary
 Tensor.__sub__ = ops.Sub.apply_binary
 Tensor.__mul__ = ops.Mul.apply_binary
 Tensor.__truediv__ = ops.Div.apply_binary
+Tensor.__matmul__ = ops.MatMul.apply_binary
 Tensor.__neg__ = ops.Neg.apply_unary
 Tensor.__abs__ = Tensor.abs = ops.Abs.apply_unary
 Tensor.exp = ops.Exp.apply_unary
