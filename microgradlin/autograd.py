@@ -747,13 +747,38 @@ def _collect(capture, inputs, allow_unused):
     return tuple(result)
 
 
+_ONE_VECTORS = {}  # length -> a read-only float64 vector of ones
+_FLOAT64 = np.dtype(np.float64)
+
+
+def sum_all(g, out=None):
+    """Σ g over all elements of a host array: a NumPy scalar, or ``out`` (a 0-d array).
+
+    A short 1-D float64 vector is summed as the dot product g · 1 with a cached vector of
+    ones: NumPy's ``add.reduce`` costs about twice as much at these lengths, almost all of it
+    call overhead. (float64 only: BLAS accumulates in the vector's own precision.)
+    """
+    if g.ndim == 1 and g.dtype is _FLOAT64 and g.shape[0] <= 4096:
+        n = g.shape[0]
+        ones = _ONE_VECTORS.get(n)
+        if ones is None:
+            ones = np.ones(n)
+            ones.flags.writeable = False
+            if len(_ONE_VECTORS) < 32:
+                _ONE_VECTORS[n] = ones
+        if out is None:
+            return g.dot(ones)
+        g.dot(ones, out)
+        return out
+    return _add_reduce(g, None, None, out)
+
+
 def sum_to_array(g, shape):
     """Sum the array ``g`` over the axes that broadcasting added or stretched to reach
     ``shape``."""
-    if not shape:  # to a scalar (x @ w + b: b's gradient): a bare ufunc call, into a 0-d
-        # array (not a NumPy scalar, which a .grad would have to convert)
-        return _add_reduce(g, None, None, _empty((), g.dtype)) if g.__class__ is _ndarray \
-            else g.sum()
+    if not shape:  # to a scalar (x @ w + b: b's gradient), into a 0-d array (not a NumPy
+        # scalar, which a .grad would have to convert)
+        return sum_all(g, _empty((), g.dtype)) if g.__class__ is _ndarray else g.sum()
     lead = g.ndim - len(shape)
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
     if lead:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend, cuda, ops
-from .autograd import Function
+from .autograd import Function, sum_all
 from .backend import get_array_module as _xp
 from .ops import _sigmoid, logsumexp, relu, sigmoid, tanh
 from .tensor import Tensor
@@ -54,7 +54,6 @@ def _check_reduction(name, reduction):
         )
 
 
-_add_reduce = np.add.reduce
 _ZEROS = {}
 
 
@@ -138,7 +137,7 @@ class BCEWithLogits(Function):
         xp.subtract(sp, loss, loss)
         if reduction == "none":
             return loss
-        total = _add_reduce(loss, None) if loss.__class__ is np.ndarray else loss.sum()
+        total = sum_all(loss) if loss.__class__ is np.ndarray else loss.sum()
         return total / n if reduction == "mean" else total
 
     # ∂ℓ/∂z = σ(z) - y  (the lecture's "prediction error"),  ∂ℓ/∂y = -z

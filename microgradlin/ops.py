@@ -18,10 +18,11 @@ import numbers
 import numpy as np
 
 from . import backend
-from .autograd import Function
+from .autograd import Function, sum_all
 from .tensor import Tensor
 
 _xp = backend.get_array_module
+_ndarray = np.ndarray
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -270,6 +271,9 @@ class MatMul(Function):
 
     def forward(self, a, b):
         try:
+            if a.__class__ is _ndarray and b.__class__ is _ndarray and 0 < a.ndim <= 2 \
+                    and 0 < b.ndim <= 2:
+                return a.dot(b)  # = a @ b here; NumPy's dot has less call overhead
             return a @ b
         except ValueError:  # NumPy's message names gufunc internals: say it plainly
             if a.ndim == 0 or b.ndim == 0:
@@ -288,17 +292,29 @@ class MatMul(Function):
     def backward(self, g, a, b, out):
         need_a, need_b = self.needs_input_grad
         ga = gb = None
+        # plain host arrays use NumPy's dot where it equals @ (the same BLAS call, less
+        # overhead); Tensors (create_graph), device arrays and subclasses keep @
+        dot = g.__class__ is _ndarray and a.__class__ is _ndarray and b.__class__ is _ndarray
         if a.ndim == 1 and b.ndim == 1:  # inner product
             ga = g * b if need_a else None
             gb = g * a if need_b else None
         elif b.ndim == 1:  # (..., n, k) @ (k,) -> (..., n)
             ga = g[..., None] * b if need_a else None
             if need_b:  # batched: g as a stack of columns (..., n, 1); the engine sums the batch
-                gb = a.T @ g if a.ndim == 2 else (_swap_last(a) @ g[..., None])[..., 0]
+                if a.ndim == 2:  # aᵀ g (as g·a with dot)
+                    gb = g.dot(a) if dot else a.T @ g
+                else:
+                    gb = (_swap_last(a) @ g[..., None])[..., 0]
         elif a.ndim == 1:  # (k,) @ (..., k, m) -> (..., m)
             if need_a:  # batched: g as a stack of columns (..., m, 1); the engine sums the batch
-                ga = b @ g if b.ndim == 2 else (b @ g[..., None])[..., 0]
+                if b.ndim == 2:  # b g
+                    ga = b.dot(g) if dot else b @ g
+                else:
+                    ga = (b @ g[..., None])[..., 0]
             gb = a[:, None] * g[..., None, :] if need_b else None
+        elif dot and a.ndim == 2 and b.ndim == 2:
+            ga = g.dot(b.T) if need_a else None
+            gb = a.T.dot(g) if need_b else None
         else:
             ga = g @ _swap_last(b) if need_a else None
             gb = _swap_last(a) @ g if need_b else None
@@ -571,7 +587,7 @@ class Sum(_Reduction):
     def forward(self, x, axis=None, keepdims=False):
         self._setup(x, axis, keepdims)
         if axis is None and not keepdims:  # the usual loss.sum(): no keyword overhead
-            return x.sum()
+            return sum_all(x) if x.__class__ is np.ndarray else x.sum()
         return x.sum(axis=axis, keepdims=keepdims)
 
     # d/dx_i sum(x) = 1: the gradient is copied to every summed element
@@ -586,6 +602,10 @@ class Mean(_Reduction):
 
     def forward(self, x, axis=None, keepdims=False):
         self._setup(x, axis, keepdims)
+        if axis is None and not keepdims and x.__class__ is np.ndarray and x.dtype.char in "fd":
+            # the usual loss.mean(): np.mean's Python wrapper costs more than the sum (float16
+            # stays with np.mean, which accumulates it in float32)
+            return sum_all(x) / x.size
         return x.mean(axis=axis, keepdims=keepdims)
 
     # d/dx_i mean(x) = 1 / n
