@@ -602,7 +602,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                         grads = _fit(node, grads, meta[k])
                 if parent.__class__ is Tensor:
                     _to_leaf(parent, grads, capture, create_graph, given)
-                elif parent in buffers:
+                elif buffers and parent in buffers:
                     _accumulate(buffers, owned, parent, grads, create_graph)
                 elif not heap:  # a chain: the input's node is the only one waiting
                     node, g = parent, grads
@@ -624,7 +624,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                         _to_leaf(parent, gi, capture, create_graph, given)
                     elif parent is nxt:  # two inputs made by one node (x * x)
                         g_nxt = g_nxt + gi
-                    elif parent in buffers:
+                    elif buffers and parent in buffers:
                         _accumulate(buffers, owned, parent, gi, create_graph)
                     elif nxt is None and not heap:
                         nxt, g_nxt = parent, gi
@@ -691,7 +691,15 @@ def _to_leaf(leaf, gi, capture, create_graph, given):
     if id(gi) in given:
         gi = gi.copy()
     given.add(id(gi))
-    leaf._grad = _make(gi, None, False, [0])
+    grad = _new(Tensor)  # Tensor._make, inlined: one per parameter at every step
+    grad.data = gi
+    grad.grad_fn = None
+    grad._rg = False
+    grad._grad = None
+    grad._grad_owned = False
+    grad.name = None
+    grad._vc = [0]
+    leaf._grad = grad
     leaf._grad_owned = False  # gi may be shared: never write into it
 
 
@@ -835,6 +843,7 @@ def _seed_for(t, gradient, create_graph, what="backward"):
 
 
 _ONES = {}
+_ONES_0D = {}  # the 0-d ones of _ONES, by dtype alone (a quicker key)
 
 
 def _ones_like(data):
@@ -848,6 +857,8 @@ def _ones_like(data):
         seed.flags.writeable = False
         if len(_ONES) < 64:
             _ONES[key] = seed
+            if not data.shape:
+                _ONES_0D[data.dtype] = seed
     return seed
 
 
@@ -879,7 +890,8 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
     data = tensor.data
     if gradient is None and not create_graph and tensor._rg and data.size == 1:
         # the common case, loss.backward(): a cached read-only one of the loss's dtype
-        seed = _ONES.get((data.shape, data.dtype)) if data.__class__ is _ndarray else None
+        seed = _ONES_0D.get(data.dtype) if data.__class__ is _ndarray and not data.ndim \
+            else None
         if seed is None:
             seed = _ones_like(data)
     else:

@@ -171,21 +171,22 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
         _check_reduction("binary_cross_entropy_with_logits", reduction)  # or a str subclass
     z = input if input.__class__ is Tensor else Tensor(input)
     zd = z.data
+    dtype = zd.dtype
     if target.__class__ is Tensor:
         yd = target.data
     elif hasattr(target, "shape"):
         yd = target
     else:
-        yd = target = Tensor(target, dtype=zd.dtype)
-    if yd.dtype is not zd.dtype and yd.dtype != zd.dtype:
-        target = target.astype(zd.dtype)  # float32 logits keep a float32 loss
+        yd = target = Tensor(target, dtype=dtype)
+    if yd.dtype is not dtype and yd.dtype != dtype:
+        target = target.astype(dtype)  # float32 logits keep a float32 loss
     if zd.shape != yd.shape:
         raise ValueError(
             f"binary_cross_entropy_with_logits: input has shape {tuple(z.shape)} but target "
             f"has shape {tuple(yd.shape)}; they must match exactly (no silent broadcasting: "
             "reshape one, e.g. logits.reshape(-1))"
         )
-    if zd.dtype.kind != "f":
+    if dtype.kind != "f":
         raise TypeError(
             "binary_cross_entropy_with_logits: input logits must be floating point, got "
             f"dtype {z.dtype}")
