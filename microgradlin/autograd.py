@@ -543,9 +543,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     heap = []  # (-seq, node) of the nodes waiting, newest on top
     buffers = {}  # node in the heap -> sum of the gradients it has received so far
     owned = set()  # nodes whose buffer we allocated ourselves: safe to add into in place
-    # ids of arrays a leaf may not keep as its new .grad without a copy: those handed to
-    # another leaf in this pass, and the seeds (the caller's, or a shared read-only one)
-    given = {id(s) for s in seeds} if len(seeds) > 1 else {id(seeds[0])}
+    given = set()  # ids of arrays handed to leaves as their new .grad in this pass
     if len(roots) == 1 and roots[0].grad_fn is not None:  # loss.backward()
         node, g = roots[0].grad_fn, seeds[0]
     else:
@@ -684,9 +682,9 @@ def _to_leaf(leaf, gi, capture, create_graph, given):
     if leaf._grad is not None or capture is not None or create_graph:
         _deliver_to_leaf(leaf, gi, capture, create_graph)
         return
-    # the leaf's first gradient: gi itself, unless it is a view or a NumPy scalar, or it is
-    # a seed or already another leaf's (e.g. both inputs of a + b): then an array of its own
-    if gi.__class__ is not _ndarray or gi.base is not None:
+    # the leaf's first gradient: gi itself, unless it is a view, read-only (the cached seed)
+    # or a NumPy scalar, or already another leaf's (both inputs of a + b): then its own array
+    if gi.__class__ is not _ndarray or gi.base is not None or not gi.flags.writeable:
         gi = _fresh(gi)
     if id(gi) in given:
         gi = gi.copy()
@@ -766,7 +764,8 @@ def sum_all(g, out=None):
     ones: NumPy's ``add.reduce`` costs about twice as much at these lengths, almost all of it
     call overhead. (float64 only: BLAS accumulates in the vector's own precision.)
     """
-    if g.ndim == 1 and g.dtype is _FLOAT64 and g.shape[0] <= 4096:
+    # (a single element stays with add.reduce, which gives -0.0 + 0 = 0.0 as NumPy's sum does)
+    if g.ndim == 1 and g.dtype is _FLOAT64 and 1 < g.shape[0] <= 4096:
         n = g.shape[0]
         ones = _ONE_VECTORS.get(n)
         if ones is None:
@@ -786,7 +785,10 @@ def sum_to_array(g, shape):
     ``shape``."""
     if not shape:  # to a scalar (x @ w + b: b's gradient), into a 0-d array (not a NumPy
         # scalar, which a .grad would have to convert)
-        return sum_all(g, _empty((), g.dtype)) if g.__class__ is _ndarray else g.sum()
+        if g.__class__ is not _ndarray:
+            return g.sum()
+        # (NumPy widens bool and small-integer sums: only a float sum keeps its dtype)
+        return sum_all(g, _empty((), g.dtype)) if g.dtype.kind == "f" else sum_all(g)
     lead = g.ndim - len(shape)
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
     if lead:
@@ -805,7 +807,11 @@ def _accumulate_leaf(leaf, g, create_graph):
         g = Tensor._make(g, None, False, [0])
     current = leaf._grad
     if current is None:
-        leaf._grad = g if isinstance(g, Tensor) else Tensor._make(_fresh(g), None, False, [0])
+        if isinstance(g, Tensor):  # a Tensor object of its own (g may go to another leaf
+            # too: a + b), with g's data and graph
+            leaf._grad = Tensor._make(g.data, g.grad_fn, g._rg, g._vc)
+        else:
+            leaf._grad = Tensor._make(_fresh(g), None, False, [0])
         leaf._grad_owned = False  # g may be shared with another gradient: never write into it
     elif create_graph or current._rg:
         leaf._grad = current + g
@@ -887,8 +893,9 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
     element. The graph's saved values are freed afterwards unless ``retain_graph=True``;
     ``create_graph=True`` records the backward pass so grads of grads can be taken.
     """
-    data = tensor.data
-    if gradient is None and not create_graph and tensor._rg and data.size == 1:
+    data = tensor.data if tensor.__class__ is Tensor else None
+    if gradient is None and not create_graph and data is not None and tensor._rg \
+            and data.size == 1:
         # the common case, loss.backward(): a cached read-only one of the loss's dtype
         seed = _ONES_0D.get(data.dtype) if data.__class__ is _ndarray and not data.ndim \
             else None

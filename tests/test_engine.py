@@ -875,3 +875,68 @@ def test_custom_functions_with_their_own_init_or_entries_still_work():
 def test_an_elementwise_method_given_an_argument_says_so():
     with pytest.raises(TypeError, match="exp: got an unexpected argument 2"):
         mg.tensor([1.0]).exp(2)
+
+
+# ----------------------------------------------------------------------------- speed-path cases
+# The engine's quick paths (sums as dot products, dot for @, a leaf keeping the gradient
+# array it receives) must give what the general paths give.
+@pytest.mark.parametrize("values", [
+    np.array([True, True, False]), np.array([100, 100], dtype=np.int8),
+    np.arange(5, dtype=np.int32), np.arange(7, dtype=np.float16),
+    np.linspace(-1, 1, 9, dtype=np.float32), np.linspace(-1, 1, 300),
+    np.array([-0.0]), np.array([-0.0] * 5), np.zeros(0), np.arange(20.0)[::3],
+])
+def test_sums_over_all_elements_match_numpy_in_value_and_dtype(values):
+    t = mg.tensor(values)
+    # the summation order may differ from NumPy's: compare to the rounding of Σ|x|
+    atol = 1e-15 * float(np.abs(values.astype(np.float64)).sum())
+    for got, want in ((t.sum(), values.sum()), (t.sum_to(()), values.sum())):
+        assert got.dtype == want.dtype and got.shape == ()
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=atol)
+        assert np.signbit(got.numpy()) == np.signbit(want)  # no -0.0 where NumPy gives 0.0
+    if values.dtype.kind == "f" and values.size:
+        mean = t.mean()
+        assert mean.dtype == values.mean().dtype
+        np.testing.assert_allclose(mean.numpy(), values.mean(), rtol=1e-6, atol=atol)
+
+
+def test_mg_grad_of_no_outputs_with_allow_unused_gives_none():
+    x = mg.tensor([1.0], requires_grad=True)
+    assert mg.grad([], [x], allow_unused=True) == (None,)
+
+
+def test_a_read_only_gradient_from_a_custom_backward_is_copied_into_the_leaf():
+    from microgradlin.autograd import Function
+
+    K = np.full(3, 2.0)
+    K.flags.writeable = False
+
+    class TimesK(Function):
+        def forward(self, x):
+            return x * K
+
+        def backward(self, g, x, out):
+            return K  # read-only, and not a view: the leaf must get its own array
+
+    x = mg.tensor(np.ones(3), requires_grad=True)
+    TimesK.apply(x).sum().backward()
+    assert x.grad.data is not K and x.grad.data.flags.writeable
+    with mg.no_grad():
+        x.grad += 1.0
+    np.testing.assert_array_equal(K, [2.0, 2.0, 2.0])
+
+
+def test_backward_function_on_a_non_tensor_is_a_type_error():
+    from microgradlin import autograd
+
+    with pytest.raises(TypeError, match="backward: expected Tensors"):
+        autograd.backward(np.ones(3), gradient=np.ones(3))
+
+
+def test_create_graph_grads_of_two_leaves_are_separate_tensors():
+    a = mg.tensor(1.0, requires_grad=True)
+    b = mg.tensor(2.0, requires_grad=True)
+    (a + b).backward(create_graph=True)  # one gradient, handed to both leaves
+    assert a.grad is not b.grad
+    (a + b).backward()  # accumulates into each leaf's own .grad
+    assert a.grad.item() == 2.0 and b.grad.item() == 2.0

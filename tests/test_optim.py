@@ -616,3 +616,18 @@ def test_proximal_gd_accepts_a_prox_function_and_saves_lam_not_the_prox():
     opt3.load_state_dict(opt2.state_dict())
     group = opt3.param_groups[0]
     assert group["prox"] == "l2" and group["lam"] == 0.3 and group["lr"] == 0.5
+
+
+def test_a_0d_parameter_steps_like_a_vector_one_even_with_a_numpy_float32_lr():
+    """The 0-d float64 path updates in Python floats; it must give the vector path's
+    numbers, whatever number type the learning rate is (here set directly, unchecked)."""
+    scalar = mg.tensor(0.7, requires_grad=True)
+    vector = mg.tensor([0.7], requires_grad=True)
+    opt = SGD([scalar, vector], lr=0.1)
+    opt.param_groups[0]["lr"] = np.float32(0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        (scalar * 1.2345 + (vector * 1.2345).sum()).backward()
+        opt.step()
+    assert scalar.data.dtype == np.float64
+    assert scalar.data.item() == vector.data[0]

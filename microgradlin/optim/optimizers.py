@@ -283,7 +283,7 @@ def _subtract_in_place(p, delta, who, scale=None):
         elif not data.ndim and data.__class__ is _ndarray and data.dtype is _FLOAT64:
             # a 0-d float64 parameter (a bias): in Python floats, the same IEEE arithmetic
             # at a tenth of the cost of NumPy's 0-d array and scalar paths
-            data[()] = float(data) - scale * float(delta)
+            data[()] = float(data) - float(scale) * float(delta)
         else:
             data -= scale * delta
     except ValueError:
