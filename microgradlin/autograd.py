@@ -167,7 +167,7 @@ class Function:
                  "__weakref__")
     save_inputs: tuple = ()
     save_output: bool = False
-    is_view: bool = False  # output may share memory with input 0 (shares its version counter)
+    is_view: bool = False  # output may share memory with input 0 (shares its version cell)
     torch_promotion: bool = False  # elementwise arithmetic: a float operand's dtype wins
     # operands without a shape (lists, numbers) become arrays of the other one's dtype first
     array_operands: bool = False
@@ -256,6 +256,11 @@ def _node_maker(cls):
     return functools.partial(_new, cls)
 
 
+def _static_view(cls):
+    """``cls.is_view`` when the class fixes it; None when each node sets its own (a slot)."""
+    return cls.is_view if cls.is_view.__class__ is bool else None
+
+
 def _kw(cls, params):
     if params.__class__ is not dict:
         raise TypeError(f"got an unexpected argument {params!r}")
@@ -267,6 +272,7 @@ def _unary_entry(cls):
     save_input = 0 in cls.save_inputs
     save_output = cls.save_output
     elementwise = cls.elementwise
+    view = _static_view(cls)
     new = _node_maker(cls)
 
     def apply_unary(x, params=None):
@@ -280,8 +286,9 @@ def _unary_entry(cls):
         if out.__class__ is not _ndarray and isinstance(out, _generic):
             out = _asarray(out)
         if not (x._rg and _grad_enabled):
-            return _make(out, None, False, x._vc if fn.is_view else [0])
-        vc = x._vc if fn.is_view else [0]
+            return _make(out, None, False,
+                         x._vc if (fn.is_view if view is None else view) else [0])
+        vc = x._vc if (fn.is_view if view is None else view) else [0]
         fn.seq = _next_seq()
         fn.parents = (x.grad_fn or x,)
         fn.needs_input_grad = _ONE_TRUE
@@ -328,6 +335,7 @@ def _binary_entry(cls):
     elementwise = cls.elementwise
     torch_promotion = cls.torch_promotion
     array_operands = cls.array_operands
+    view = _static_view(cls)
     new = _node_maker(cls)
 
     def apply_binary(x, y, params=None):
@@ -371,7 +379,8 @@ def _binary_entry(cls):
             raise _op_error(cls, (x, y), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
             out = _asarray(out)
-        vc = x._vc if fn.is_view and x.__class__ is Tensor else [0]
+        vc = (x._vc if (fn.is_view if view is None else view) and x.__class__ is Tensor
+              else [0])
         if not ((x_rg or y_rg) and _grad_enabled):
             return _make(out, None, False, vc)
         fn.seq = _next_seq()
