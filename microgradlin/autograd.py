@@ -698,15 +698,7 @@ def _to_leaf(leaf, gi, capture, create_graph, given):
     if id(gi) in given:
         gi = gi.copy()
     given.add(id(gi))
-    grad = _new(Tensor)  # Tensor._make, inlined: one per parameter at every step
-    grad.data = gi
-    grad.grad_fn = None
-    grad._rg = False
-    grad._grad = None
-    grad._grad_owned = False
-    grad.name = None
-    grad._vc = [0]
-    leaf._grad = grad
+    leaf._grad = _make(gi, None, False, [0])
     leaf._grad_owned = False  # gi may be shared: never write into it
 
 
@@ -857,23 +849,20 @@ def _seed_for(t, gradient, create_graph, what="backward"):
     return seed
 
 
-_ONES = {}
-_ONES_0D = {}  # the 0-d ones of _ONES, by dtype alone (a quicker key)
+_ONES = {}  # (shape, dtype) -> ones; a 0-d one (a scalar loss's seed) by its dtype alone
 
 
 def _ones_like(data):
     """A read-only array of ones like ``data`` (cached: the usual seed of backward())."""
     if data.__class__ is not _ndarray:
         return backend.get_array_module(data).ones(data.shape, dtype=data.dtype)
-    key = (data.shape, data.dtype)
+    key = (data.shape, data.dtype) if data.ndim else data.dtype
     seed = _ONES.get(key)
     if seed is None:
         seed = np.ones(data.shape, dtype=data.dtype)
         seed.flags.writeable = False
         if len(_ONES) < 64:
             _ONES[key] = seed
-            if not data.shape:
-                _ONES_0D[data.dtype] = seed
     return seed
 
 
@@ -905,11 +894,7 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
     data = tensor.data if tensor.__class__ is Tensor else None
     if gradient is None and not create_graph and data is not None and tensor._rg \
             and data.size == 1:
-        # the common case, loss.backward(): a cached read-only one of the loss's dtype
-        seed = _ONES_0D.get(data.dtype) if data.__class__ is _ndarray and not data.ndim \
-            else None
-        if seed is None:
-            seed = _ones_like(data)
+        seed = _ones_like(data)  # the common case, loss.backward()
     else:
         _check_root(tensor, 0, "backward")
         seed = _seed_for(tensor, gradient, create_graph)

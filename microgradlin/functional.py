@@ -143,20 +143,19 @@ class BCEWithLogits(Function):
     # ∂ℓ/∂z = σ(z) - y  (the lecture's "prediction error"),  ∂ℓ/∂y = -z
     def backward(self, g, z, y, out):
         need_z, need_y = self.needs_input_grad
-        mean = self.reduction == "mean"  # then each element gets its share g / n
         gz = gy = None
         if need_z:
             if z.__class__ is Tensor:
-                gz = (_sigmoid(z) - y) * (g * (1.0 / self.n) if mean else g)
+                gz = (_sigmoid(z) - y) * _reduce_grad(g, self.reduction, self.n)
             elif self.softplus is None:  # on the GPU: one fused kernel
-                gz = cuda.bce_with_logits_grad(z, y, g * (1.0 / self.n) if mean else g)
+                gz = cuda.bce_with_logits_grad(z, y, _reduce_grad(g, self.reduction, self.n))
             else:  # σ(z) = e^z / (1 + e^z) = exp(z - softplus(z)): exact, never overflows
                 gz = z - self.softplus
                 _xp(gz).exp(gz, gz)
                 gz -= y
-                _times_share(gz, g, self.n if mean else 1)
+                _times_share(gz, g, self.n if self.reduction == "mean" else 1)
         if need_y:
-            gy = -g * z * (1.0 / self.n) if mean else -g * z
+            gy = -_reduce_grad(g, self.reduction, self.n) * z
         return gz, gy
 
 
@@ -167,8 +166,7 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
     reduced by ``reduction`` ("mean", "sum" or "none"). Its gradient with respect to the
     logit is σ(z) - y: the lecture's ∇_w L = -(y - ŷ) x once chained through z = wᵀx.
     """
-    if reduction.__class__ is not str or reduction not in _REDUCTION_PARAMS:
-        _check_reduction("binary_cross_entropy_with_logits", reduction)  # or a str subclass
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
     z = input if input.__class__ is Tensor else Tensor(input)
     zd = z.data
     dtype = zd.dtype
