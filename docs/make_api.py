@@ -43,7 +43,7 @@ MODULES = [
 EXPLICIT = {
     "microgradlin.backend": ["get_array_module", "device_of", "parse_device", "to_device",
                              "to_numpy", "is_device_array", "cuda_is_available",
-                             "cuda_device_count"],
+                             "cuda_device_count", "empty_aligned", "aligned_copy", "aligned"],
     "microgradlin.cuda": ["is_available", "device_count", "synchronize"],
     "microgradlin.autograd": ["Function", "run_backward", "grad", "no_grad", "enable_grad"],
     "microgradlin.cli": ["main", "build_parser"],
@@ -87,7 +87,10 @@ def signature(obj, drop_self=False) -> str:
     parts = []
     seen_kw_only = False
     params = list(sig.parameters.values())
-    if drop_self and params and params[0].name in ("self", "cls"):
+    # (a module function that is also a method, as Tensor.backward = autograd.backward, names
+    # its instance otherwise: its first parameter is dropped too)
+    if drop_self and params and (params[0].name in ("self", "cls")
+                                 or "." not in getattr(obj, "__qualname__", ".")):
         params = params[1:]
     for p in params:
         if p.kind is p.VAR_POSITIONAL:

@@ -386,16 +386,18 @@ def _binary_entry(cls):
         fn.seq = _next_seq()
         fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
         fn.needs_input_grad = (_TRUE_TRUE if y_rg else _TRUE_FALSE) if x_rg else _FALSE_TRUE
+        x_shape = y_shape = None  # (read once: an array's shape is a new tuple each time)
         if elementwise and (
                 # a float or int operand (a bool one is an array to Pow's rule) ...
                 number and xd.__class__ is not bool and yd.__class__ is not bool
                 # ... or two tensors of one shape and dtype (lists have no shape)
                 or x.__class__ is Tensor and y.__class__ is Tensor
-                and xd.shape == yd.shape and xd.dtype is yd.dtype):
+                and (x_shape := xd.shape) == (y_shape := yd.shape) and xd.dtype is yd.dtype):
             fn.meta = None  # no broadcasting, one dtype: each gradient fits its input as is
         else:  # each input's own shape and dtype (xd, yd may have been promoted)
-            fn.meta = ((x.data.shape, x.data.dtype) if x_rg else None,
-                       (y.data.shape, y.data.dtype) if y_rg else None)
+            fn.meta = (
+                (x.data.shape if x_shape is None else x_shape, x.data.dtype) if x_rg else None,
+                (y.data.shape if y_shape is None else y_shape, y.data.dtype) if y_rg else None)
         # the version cells of the saved tensors (constants such as 0.9 have none)
         if save_0 and x.__class__ is Tensor:
             versions = (x._vc, y._vc) if save_1 and y.__class__ is Tensor else (x._vc,)
@@ -754,31 +756,53 @@ def _collect(capture, inputs, allow_unused):
     return tuple(result)
 
 
-_ONE_VECTORS = {}  # length -> a read-only float64 vector of ones
+_ONE_VECTORS = {}  # n -> a read-only float64 vector of n ones (sum_all)
+_SHARE_VECTORS = {}  # n -> a read-only float64 vector of n copies of 1/n (mean_all)
 _FLOAT64 = np.dtype(np.float64)
+
+
+def _new_reducing_vector(cache, n, value):
+    """A read-only float64 vector of n copies of ``value``, kept in ``cache`` (a few)."""
+    v = np.full(n, value)
+    v.flags.writeable = False
+    if len(cache) < 32:
+        cache[n] = v
+    return v
 
 
 def sum_all(g, out=None):
     """Σ g over all elements of a host array: a NumPy scalar, or ``out`` (a 0-d array).
 
-    A short 1-D float64 vector is summed as the dot product g · 1 with a cached vector of
-    ones: NumPy's ``add.reduce`` costs about twice as much at these lengths, almost all of it
-    call overhead. (float64 only: BLAS accumulates in the vector's own precision.)
+    A short float64 vector is summed as the dot product g · (1, ..., 1) with a cached vector:
+    NumPy's ``add.reduce`` costs about twice as much at these lengths, almost all of it call
+    overhead. (float64 only: BLAS accumulates in the vector's own precision.)
     """
     # (a single element stays with add.reduce, which gives -0.0 + 0 = 0.0 as NumPy's sum does)
-    if g.ndim == 1 and g.dtype is _FLOAT64 and 1 < g.shape[0] <= 4096:
-        n = g.shape[0]
+    if g.ndim == 1 and g.dtype is _FLOAT64 and 1 < (n := len(g)) <= 4096:
         ones = _ONE_VECTORS.get(n)
         if ones is None:
-            ones = np.ones(n)
-            ones.flags.writeable = False
-            if len(_ONE_VECTORS) < 32:
-                _ONE_VECTORS[n] = ones
+            ones = _new_reducing_vector(_ONE_VECTORS, n, 1.0)
         if out is None:
             return g.dot(ones)
-        g.dot(ones, out)
+        g.dot(ones, out)  # (returns a NumPy scalar for a 0-d out, not out itself)
         return out
     return _add_reduce(g, None, None, out)
+
+
+def mean_all(g):
+    """Σ g / n over all n elements of a host array of floats.
+
+    A short float64 vector (as in ``sum_all``) gives the dot product g · (1/n, ..., 1/n), as
+    a 0-d array: one call, and no scalar for the op to convert.
+    """
+    if g.ndim == 1 and g.dtype is _FLOAT64 and 1 < (n := len(g)) <= 4096:
+        shares = _SHARE_VECTORS.get(n)
+        if shares is None:
+            shares = _new_reducing_vector(_SHARE_VECTORS, n, 1.0 / n)
+        out = _empty((), _FLOAT64)
+        g.dot(shares, out)
+        return out
+    return sum_all(g) / g.size
 
 
 def sum_to_array(g, shape):

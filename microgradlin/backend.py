@@ -8,12 +8,66 @@ never needs it installed.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 _ndarray = np.ndarray
 _cupy = None  # the cupy module once imported; None until a GPU is asked for
 _strict = None  # the strict stand-in module once a "strict" array was made
 multi_device = False  # True once any non-CPU array exists: ops then check devices
+
+
+ALIGNMENT = 64  # bytes: one cache line, one AVX-512 register (PyTorch's CPU allocator too)
+
+
+def empty_aligned(shape, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous host array whose data starts on a 64-byte boundary.
+
+    NumPy's allocator promises only 16 bytes. BLAS and NumPy's SIMD loops read aligned data
+    faster: a float64 (512, 100) matrix times a vector takes about a quarter less time on an
+    AVX-512 Xeon when the matrix starts on a 32-byte boundary. The array is a view into a
+    byte buffer ``ALIGNMENT`` bytes longer than it needs.
+    """
+    dtype = np.dtype(dtype)
+    shape = tuple(operator.index(n) for n in shape)  # (a float size is a TypeError, as in NumPy)
+    nbytes = dtype.itemsize
+    for n in shape:
+        if n < 0:
+            raise ValueError(f"negative dimensions are not allowed (shape {shape})")
+        nbytes *= n
+    buffer = np.empty(nbytes + ALIGNMENT, np.uint8)
+    start = -buffer.ctypes.data % ALIGNMENT
+    return buffer[start:start + nbytes].view(dtype).reshape(shape)
+
+
+def aligned_copy(array: np.ndarray, dtype=None) -> np.ndarray:
+    """``np.array(array, dtype=dtype)``, a copy cast as NumPy casts it, on a 64-byte boundary
+    when the result is a numeric C-contiguous array of at least ``ALIGNMENT`` bytes (see
+    ``empty_aligned``); otherwise NumPy's own copy (its layout kept, as ``np.array`` keeps
+    it)."""
+    target = array.dtype if dtype is None else np.dtype(dtype)
+    if (target.kind not in "biuf" or not array.flags.c_contiguous
+            or array.size * target.itemsize < ALIGNMENT):
+        return np.array(array, dtype=dtype)
+    out = empty_aligned(array.shape, target)
+    np.copyto(out, array, casting="unsafe")
+    return out
+
+
+def aligned(array):
+    """``array``, or an aligned copy of it when it is a C-contiguous host array of at least
+    ``ALIGNMENT`` bytes that does not start on a 64-byte boundary (see ``empty_aligned``).
+
+    Smaller arrays gain nothing; device arrays (CuPy aligns to 256 bytes) and other layouts
+    pass through unchanged.
+    """
+    if (array.__class__ is not _ndarray or array.nbytes < ALIGNMENT
+            or not array.flags.c_contiguous or array.ctypes.data % ALIGNMENT == 0):
+        return array
+    out = empty_aligned(array.shape, array.dtype)
+    np.copyto(out, array)
+    return out
 
 
 def _import_cupy():

@@ -24,9 +24,12 @@ def tensor(data, dtype=None, requires_grad=False, name=None, device=None) -> Ten
 def _filled(fill, shape, dtype, requires_grad, device, name):
     if isinstance(shape, numbers.Integral):  # also np.int64, e.g. mg.zeros(mask.sum())
         shape = (shape,)
-    data = np.full(tuple(shape), fill, dtype=np.float64 if dtype is None else dtype)
+    dtype = np.float64 if dtype is None else dtype
     if device is not None and backend.parse_device(device) != "cpu":
-        data = backend.to_device(data, device)
+        data = backend.to_device(np.full(tuple(shape), fill, dtype=dtype), device)
+    else:  # np.full's own steps, into storage on a 64-byte boundary (see backend.aligned)
+        data = backend.empty_aligned(shape, dtype)
+        np.copyto(data, fill, casting="unsafe")
     t = Tensor._make(data, None, False, [0])
     t.name = name
     if requires_grad:

@@ -44,3 +44,10 @@ def test_the_minimal_tape_of_floor_py_computes_the_same_step():
     floor = importlib.util.module_from_spec(floor_spec)
     floor_spec.loader.exec_module(floor)
     floor.check_minimal_tape_agrees()  # raises SystemExit on a mismatch
+
+
+def test_the_aligned_numpy_contender_computes_the_same_step():
+    contenders = run.logistic_contenders(64, 5, aligned_numpy=True)
+    ref = [float(contenders["numpy"]()) for _ in range(5)]
+    got = [contenders["microgradlin"]().item() for _ in range(5)]
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)

@@ -317,3 +317,82 @@ def test_full_and_arange():
     np.testing.assert_array_equal(t.numpy(), np.full((2, 2), 7.5))
     np.testing.assert_array_equal(mg.arange(4).numpy(), np.arange(4))
     np.testing.assert_array_equal(mg.arange(1, 7, 2).numpy(), [1, 3, 5])
+
+
+# ----------------------------------------------------------------------------- aligned storage
+# Host tensors of a cache line or more get storage on a 64-byte boundary (backend.aligned):
+# NumPy promises only 16, and BLAS reads aligned data faster.
+def _misaligned(values, offset=16):
+    """A copy of ``values`` whose data starts ``offset`` bytes past a 64-byte boundary."""
+    values = np.asarray(values)
+    buffer = np.empty(values.nbytes + 128, np.uint8)
+    start = -buffer.ctypes.data % 64 + offset
+    out = buffer[start:start + values.nbytes].view(values.dtype).reshape(values.shape)
+    out[...] = values
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda: mg.tensor(_misaligned(np.random.default_rng(0).standard_normal((512, 100)))),
+    lambda: mg.tensor(_misaligned(np.arange(24, dtype=np.float32).reshape(2, 3, 4), 4)),
+    lambda: mg.tensor([[1.0] * 9] * 3),
+    lambda: mg.tensor(mg.tensor(_misaligned(np.ones(40)))),
+    lambda: mg.zeros(100), lambda: mg.ones(3, 7, dtype="float32"), lambda: mg.full((5, 5), 2.5),
+    lambda: mg.zeros_like(np.ones((4, 4))), lambda: mg.zeros(8, requires_grad=True),
+])
+def test_host_tensors_of_a_cache_line_or_more_start_on_a_64_byte_boundary(make):
+    t = make()
+    assert t.data.ctypes.data % 64 == 0
+    assert t.data.flags.c_contiguous and t.data.flags.writeable
+
+
+def test_an_aligned_tensor_is_a_copy_with_the_values_dtype_and_shape_of_its_data():
+    src = _misaligned(np.arange(30, dtype=np.int16).reshape(5, 6))
+    t = mg.tensor(src)
+    assert t.dtype == np.int16 and t.shape == (5, 6)
+    np.testing.assert_array_equal(t.data, src)
+    assert not np.shares_memory(t.data, src)
+    t.data[0, 0] = 99
+    assert src[0, 0] == 0
+    converted = mg.tensor(src, dtype=np.float64)  # a dtype conversion is aligned too
+    assert converted.dtype == np.float64 and converted.data.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(converted.data, src)
+
+
+def test_fortran_order_and_small_arrays_keep_numpys_layout():
+    f = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    t = mg.tensor(f)
+    np.testing.assert_array_equal(t.data, f)
+    assert t.data.flags.f_contiguous  # np.array's layout is kept: no forced C-order copy
+    small = mg.tensor([1.0, 2.0])  # 16 bytes: nothing to gain from alignment
+    np.testing.assert_array_equal(small.data, [1.0, 2.0])
+
+
+def test_backend_aligned_returns_aligned_arrays_themselves_and_copies_others():
+    from microgradlin import backend
+
+    a = backend.empty_aligned((10, 10), np.float64)
+    assert a.ctypes.data % 64 == 0 and backend.aligned(a) is a
+    m = _misaligned(np.arange(16.0))
+    c = backend.aligned(m)
+    assert c is not m and c.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(c, m)
+    strided = np.arange(40.0)[::2]
+    assert backend.aligned(strided) is strided  # not C-contiguous: passed through
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (2, 0, 3), (7,), (3, 5)])
+def test_empty_aligned_makes_every_shape(shape):
+    from microgradlin import backend
+
+    a = backend.empty_aligned(shape, np.float32)
+    assert a.shape == shape and a.dtype == np.float32 and a.flags.c_contiguous
+    if a.size:
+        assert a.ctypes.data % 64 == 0
+
+
+def test_factories_reject_bad_shapes_as_numpy_does():
+    with pytest.raises(ValueError, match="negative dimensions"):
+        mg.zeros(-1)
+    with pytest.raises(TypeError):
+        mg.ones(("a",))
