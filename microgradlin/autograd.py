@@ -756,53 +756,30 @@ def _collect(capture, inputs, allow_unused):
     return tuple(result)
 
 
-_ONE_VECTORS = {}  # n -> a read-only float64 vector of n ones (sum_all)
-_SHARE_VECTORS = {}  # n -> a read-only float64 vector of n copies of 1/n (mean_all)
+_ONE_VECTORS = {}  # n -> a read-only float64 vector of n ones
 _FLOAT64 = np.dtype(np.float64)
-
-
-def _new_reducing_vector(cache, n, value):
-    """A read-only float64 vector of n copies of ``value``, kept in ``cache`` (a few)."""
-    v = np.full(n, value)
-    v.flags.writeable = False
-    if len(cache) < 32:
-        cache[n] = v
-    return v
 
 
 def sum_all(g, out=None):
     """Σ g over all elements of a host array: a NumPy scalar, or ``out`` (a 0-d array).
 
-    A short float64 vector is summed as the dot product g · (1, ..., 1) with a cached vector:
-    NumPy's ``add.reduce`` costs about twice as much at these lengths, almost all of it call
-    overhead. (float64 only: BLAS accumulates in the vector's own precision.)
+    A short 1-D float64 vector is summed as the dot product g · 1 with a cached vector of
+    ones: NumPy's ``add.reduce`` costs about twice as much at these lengths, almost all of it
+    call overhead. (float64 only: BLAS accumulates in the vector's own precision.)
     """
     # (a single element stays with add.reduce, which gives -0.0 + 0 = 0.0 as NumPy's sum does)
     if g.ndim == 1 and g.dtype is _FLOAT64 and 1 < (n := len(g)) <= 4096:
         ones = _ONE_VECTORS.get(n)
         if ones is None:
-            ones = _new_reducing_vector(_ONE_VECTORS, n, 1.0)
+            ones = np.ones(n)
+            ones.flags.writeable = False
+            if len(_ONE_VECTORS) < 32:
+                _ONE_VECTORS[n] = ones
         if out is None:
             return g.dot(ones)
         g.dot(ones, out)  # (returns a NumPy scalar for a 0-d out, not out itself)
         return out
     return _add_reduce(g, None, None, out)
-
-
-def mean_all(g):
-    """Σ g / n over all n elements of a host array of floats.
-
-    A short float64 vector (as in ``sum_all``) gives the dot product g · (1/n, ..., 1/n), as
-    a 0-d array: one call, and no scalar for the op to convert.
-    """
-    if g.ndim == 1 and g.dtype is _FLOAT64 and 1 < (n := len(g)) <= 4096:
-        shares = _SHARE_VECTORS.get(n)
-        if shares is None:
-            shares = _new_reducing_vector(_SHARE_VECTORS, n, 1.0 / n)
-        out = _empty((), _FLOAT64)
-        g.dot(shares, out)
-        return out
-    return sum_all(g) / g.size
 
 
 def sum_to_array(g, shape):

@@ -22,7 +22,8 @@ ALIGNMENT = 64  # bytes: one cache line, one AVX-512 register (PyTorch's CPU all
 
 
 def empty_aligned(shape, dtype) -> np.ndarray:
-    """An uninitialised C-contiguous host array whose data starts on a 64-byte boundary.
+    """An uninitialised C-contiguous host array whose data starts on a 64-byte boundary
+    (numeric dtypes; others, and shapes NumPy refuses, go to ``np.empty`` as they are).
 
     NumPy's allocator promises only 16 bytes. BLAS and NumPy's SIMD loops read aligned data
     faster: a float64 (512, 100) matrix times a vector takes about a quarter less time on an
@@ -30,13 +31,17 @@ def empty_aligned(shape, dtype) -> np.ndarray:
     byte buffer ``ALIGNMENT`` bytes longer than it needs.
     """
     dtype = np.dtype(dtype)
-    shape = tuple(operator.index(n) for n in shape)  # (a float size is a TypeError, as in NumPy)
+    if dtype.kind not in "biuf" or dtype.shape or isinstance(shape, (bool, np.bool_)) or any(
+            isinstance(n, (bool, np.bool_)) or operator.index(n) < 0 for n in shape):
+        return np.empty(shape, dtype)  # NumPy's own array, or its own error for this shape
+    shape = tuple(operator.index(n) for n in shape)
     nbytes = dtype.itemsize
     for n in shape:
-        if n < 0:
-            raise ValueError(f"negative dimensions are not allowed (shape {shape})")
         nbytes *= n
-    buffer = np.empty(nbytes + ALIGNMENT, np.uint8)
+    try:
+        buffer = np.empty(nbytes + ALIGNMENT, np.uint8)
+    except (ValueError, MemoryError):
+        return np.empty(shape, dtype)  # NumPy's own error for this shape
     start = -buffer.ctypes.data % ALIGNMENT
     return buffer[start:start + nbytes].view(dtype).reshape(shape)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend, cuda, ops
-from .autograd import Function, mean_all, sum_all
+from .autograd import Function, sum_all
 from .backend import get_array_module as _xp
 from .ops import _sigmoid, logsumexp, relu, sigmoid, tanh
 from .tensor import Tensor
@@ -137,9 +137,8 @@ class BCEWithLogits(Function):
         xp.subtract(sp, loss, loss)
         if reduction == "none":
             return loss
-        if loss.__class__ is not np.ndarray:
-            return loss.mean() if reduction == "mean" else loss.sum()
-        return mean_all(loss) if reduction == "mean" else sum_all(loss)
+        total = sum_all(loss) if loss.__class__ is np.ndarray else loss.sum()
+        return total / n if reduction == "mean" else total
 
     # ∂ℓ/∂z = σ(z) - y  (the lecture's "prediction error"),  ∂ℓ/∂y = -z
     def backward(self, g, z, y, out):

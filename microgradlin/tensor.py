@@ -44,7 +44,8 @@ def _as_array(data, dtype=None, device=None):
         if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
             data = [v.item() if isinstance(v, Tensor) else v for v in data]
         try:
-            arr = np.array(data, dtype=np.float64 if dtype is None else dtype)
+            # (np.array makes a new array; moving it to a 64-byte boundary may copy it once more)
+            arr = backend.aligned(np.array(data, dtype=np.float64 if dtype is None else dtype))
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"tensor: cannot make a numeric tensor from {type(data).__name__} "
@@ -56,7 +57,7 @@ def _as_array(data, dtype=None, device=None):
         )
     if device is not None:
         arr = backend.to_device(arr, device)
-    return arr if device is not None else backend.aligned(arr)  # (made from a list: see above)
+    return arr
 
 
 def _check_axis(name, axis, ndim, shape):

@@ -396,3 +396,19 @@ def test_factories_reject_bad_shapes_as_numpy_does():
         mg.zeros(-1)
     with pytest.raises(TypeError):
         mg.ones(("a",))
+    for size in (True, (True, 2), (np.bool_(True),)):  # a bool is not a size
+        with pytest.raises(TypeError):
+            mg.zeros(size)
+    with pytest.raises(ValueError, match="too big"):  # NumPy's own message
+        mg.zeros((2**40, 2**40))
+
+
+def test_factories_keep_numpys_behaviour_for_other_dtypes():
+    assert mg.zeros(4, dtype=np.dtype((np.float64, 3))).shape == (4, 3)  # a subarray dtype
+    assert mg.zeros(4, dtype=object).dtype == object  # not numeric: NumPy's own array
+
+
+def test_a_tensor_made_from_a_list_on_the_cpu_device_is_aligned_too():
+    t = mg.tensor([[0.5] * 9] * 4, device="cpu")
+    assert t.data.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(t.data, np.full((4, 9), 0.5))
