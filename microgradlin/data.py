@@ -141,18 +141,26 @@ class BatchIterator:
     def _prepare(self, data, index):
         """Rows ``index`` (a slice or a host index array) of ``data`` as an array we own,
         cast to ``dtype`` and on the target device."""
+        host = not backend.is_device_array(data)
         if isinstance(index, slice):
             part, fresh = data[index], False  # a view of the caller's data (or a memmap)
+        elif host and not isinstance(data, np.memmap):
+            # the rows gathered into storage on a 64-byte boundary, as mg.tensor's (mode=
+            # "clip" skips NumPy's bounds-checking copy: the indices are a permutation's)
+            out = backend.empty_aligned((len(index),) + data.shape[1:], data.dtype)
+            part, fresh = np.take(data, index, axis=0, out=out, mode="clip"), True
         else:
-            if backend.is_device_array(data):
+            if not host:
                 index = backend.to_device(index, backend.device_of(data))
-            part, fresh = data[index], True  # fancy indexing copies
+            part, fresh = data[index], True  # fancy indexing copies (a memmap: its rows only)
         if self.dtype is not None and part.dtype.kind == "f" and part.dtype != self.dtype:
-            part, fresh = part.astype(self.dtype), True
+            part = backend.aligned_copy(part, self.dtype) if host else part.astype(self.dtype)
+            fresh = True
         if backend.device_of(part) != self.device:
             part, fresh = backend.to_device(part, self.device), True
-        if not fresh:
-            part = backend.get_array_module(part).array(part)  # our own copy
+        if not fresh:  # our own copy (aligned on the host)
+            part = backend.aligned_copy(part) if host else backend.get_array_module(
+                part).array(part)
         if isinstance(part, np.memmap):
             part = np.asarray(part)  # a plain ndarray (fancy-indexed memmaps stay subclasses)
         return part

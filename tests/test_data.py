@@ -273,3 +273,19 @@ def test_standardizer_state_dict_round_trip_and_errors():
         s.transform(np.zeros((4, 3)))
     with pytest.raises(KeyError, match="scale_"):
         t.load_state_dict({"mean_": np.zeros(2)})
+
+
+@pytest.mark.parametrize("batch_size, shuffle, dtype", [
+    (8, True, None), (8, False, None), (None, False, None), (5, True, np.float32)])
+def test_in_memory_batches_start_on_64_byte_boundaries(batch_size, shuffle, dtype):
+    # gathered (and cast) straight into aligned storage, as mg.tensor's, then sliced into
+    # batches of 8 rows x 8 bytes x 3 columns (a multiple of 64 bytes each)
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    y = np.arange(40.0)
+    got = list(BatchIterator(X, y, batch_size=batch_size, shuffle=shuffle, seed=0, dtype=dtype))
+    first_x, first_y = got[0]
+    assert first_x.data.ctypes.data % 64 == 0 and first_y.data.ctypes.data % 64 == 0
+    rows = np.concatenate([yb.numpy() for _, yb in got]).astype(int)
+    np.testing.assert_array_equal(np.sort(rows), np.arange(40))
+    for xb, yb in got:  # each batch's rows are X's rows
+        np.testing.assert_array_equal(xb.numpy(), X[yb.numpy().astype(int)].astype(xb.dtype))
