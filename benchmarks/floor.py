@@ -25,7 +25,7 @@ import sys  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from run import interleaved_medians, logistic_contenders  # noqa: E402
+from run import interleaved_medians, logistic_contenders, logistic_inner  # noqa: E402
 
 
 class _Value:
@@ -121,8 +121,7 @@ def main(argv=None):
     for n, d in ((32, 10), (512, 100)):
         contenders = logistic_contenders(n, d)
         contenders["minimal tape"] = minimal_tape_contender(n, d)
-        inner = max(3, int(20000 / (1 + n * d / 2000)))
-        med = interleaved_medians(contenders, rounds, inner // 4 if args.quick else inner)
+        med = interleaved_medians(contenders, rounds, logistic_inner(n, d, args.quick))
         print(f"| {n}x{d} | {med['microgradlin'] / med['numpy']:.2f}x | "
               f"{med['minimal tape'] / med['numpy']:.2f}x |")
     return 0

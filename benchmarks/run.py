@@ -55,6 +55,12 @@ def interleaved_medians(contenders: dict, rounds: int, inner: int) -> dict:
 
 
 # ----------------------------------------------------------------------------- logistic
+def logistic_inner(n, d, quick=False):
+    """Steps per timed round of the logistic benchmark: about the same time at every size."""
+    inner = max(3, int(20000 / (1 + n * d / 2000)))
+    return max(2, inner // 4) if quick else inner
+
+
 def logistic_contenders(n, d, lr=0.1, with_torch=False, aligned_numpy=False):
     """The step three ways. NumPy works on arrays as NumPy allocates them (16-byte aligned);
     microgradlin's tensors are copies on 64-byte boundaries (``backend.aligned``).
@@ -243,11 +249,8 @@ def main(argv=None):
     ]
     ok = True
     for (n, d), target in TARGETS_LOGISTIC.items():
-        inner = max(3, int(20000 / (1 + n * d / 2000)))
-        if args.quick:
-            inner = max(2, inner // 4)
         med = interleaved_medians(logistic_contenders(n, d, with_torch=args.torch), rounds,
-                                  inner)
+                                  logistic_inner(n, d, args.quick))
         ratio = med["microgradlin"] / med["numpy"]
         ok &= ratio <= target
         row = f"| logistic step {n}x{d} | <= {target}x | {ratio:.2f}x"
@@ -255,9 +258,8 @@ def main(argv=None):
         lines.append(row)
     # informational: NumPy on 64-byte-aligned arrays too, so only bookkeeping differs
     n, d = 512, 100
-    inner = max(3, int(20000 / (1 + n * d / 2000)))
     med = interleaved_medians(logistic_contenders(n, d, aligned_numpy=True), rounds,
-                              inner // 4 if args.quick else inner)
+                              logistic_inner(n, d, args.quick))
     lines.append(f"| logistic step {n}x{d}, NumPy on 64-byte-aligned arrays too "
                  f"(informational) | - | {med['microgradlin'] / med['numpy']:.2f}x"
                  + (" | |" if args.torch else " |"))

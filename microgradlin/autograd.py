@@ -386,18 +386,16 @@ def _binary_entry(cls):
         fn.seq = _next_seq()
         fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
         fn.needs_input_grad = (_TRUE_TRUE if y_rg else _TRUE_FALSE) if x_rg else _FALSE_TRUE
-        x_shape = y_shape = None  # (read once: an array's shape is a new tuple each time)
         if elementwise and (
                 # a float or int operand (a bool one is an array to Pow's rule) ...
                 number and xd.__class__ is not bool and yd.__class__ is not bool
                 # ... or two tensors of one shape and dtype (lists have no shape)
                 or x.__class__ is Tensor and y.__class__ is Tensor
-                and (x_shape := xd.shape) == (y_shape := yd.shape) and xd.dtype is yd.dtype):
+                and xd.shape == yd.shape and xd.dtype is yd.dtype):
             fn.meta = None  # no broadcasting, one dtype: each gradient fits its input as is
         else:  # each input's own shape and dtype (xd, yd may have been promoted)
-            fn.meta = (
-                (x.data.shape if x_shape is None else x_shape, x.data.dtype) if x_rg else None,
-                (y.data.shape if y_shape is None else y_shape, y.data.dtype) if y_rg else None)
+            fn.meta = ((x.data.shape, x.data.dtype) if x_rg else None,
+                       (y.data.shape, y.data.dtype) if y_rg else None)
         # the version cells of the saved tensors (constants such as 0.9 have none)
         if save_0 and x.__class__ is Tensor:
             versions = (x._vc, y._vc) if save_1 and y.__class__ is Tensor else (x._vc,)

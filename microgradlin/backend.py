@@ -70,9 +70,7 @@ def aligned(array):
     if (array.__class__ is not _ndarray or array.nbytes < ALIGNMENT
             or not array.flags.c_contiguous or array.ctypes.data % ALIGNMENT == 0):
         return array
-    out = empty_aligned(array.shape, array.dtype)
-    np.copyto(out, array)
-    return out
+    return aligned_copy(array)
 
 
 def _import_cupy():
