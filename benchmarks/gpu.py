@@ -117,6 +117,34 @@ def full_batch(cp, n=1_000_000, d=256, lr=0.01):
     return {"cupy": cupy_step, "microgradlin": mg_step}
 
 
+def elementwise_chain(cp, torch, length=60):
+    """Per-op overhead: a chain of elementwise ops on a (10,) float32 tensor, forward and
+    backward (microgradlin, PyTorch) against CuPy's forward alone, per op."""
+    x = cp.asarray(np.linspace(-1.0, 1.0, 10, dtype=np.float32))
+
+    def cupy_forward():
+        v = x
+        for _ in range(length // 6):
+            v = cp.exp(cp.tanh(v * 0.9 + 0.1))
+            v = 1 / (1 + cp.exp(-v)) - 0.5
+        return v
+
+    def autodiff_chain(leaf):
+        v = leaf
+        for _ in range(length // 6):
+            v = (v * 0.9 + 0.1).tanh().exp().sigmoid() - 0.5
+        v.sum().backward()
+        leaf.grad = None
+        return v
+
+    xt = mg.tensor(x, requires_grad=True)
+    contenders = {"cupy": cupy_forward, "microgradlin": lambda: autodiff_chain(xt)}
+    if torch is not None:
+        xp_ = torch.as_tensor(x, device="cuda").requires_grad_()
+        contenders["torch"] = lambda: autodiff_chain(xp_)
+    return contenders
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -154,6 +182,13 @@ def main(argv=None):
     med = timed(full_batch(cp), rounds, 10 if args.quick else 30, sync)
     lines.append(f"| full-batch linear GD 1000000x256 | {med['cupy']:.0f} | "
                  f"{med['microgradlin']:.0f} | - | - | {med['microgradlin'] / med['cupy']:.2f} |")
+    chain = 60
+    med = timed(elementwise_chain(cp, torch, chain), rounds, 20 if args.quick else 100, sync)
+    per_op = {k: v / chain for k, v in med.items()}
+    t = per_op.get("torch", float("nan"))
+    lines.append(f"| elementwise chain (10,), µs per op: fwd+bwd; cupy fwd only | "
+                 f"{per_op['cupy']:.1f} | {per_op['microgradlin']:.1f} | {t:.1f} | "
+                 f"{per_op['microgradlin'] / t:.2f} | - |")
     text = "\n".join(lines)
     print(text)
     if args.markdown:

@@ -212,8 +212,11 @@ def scatter_add(target, index, values) -> None:
     if type(target) is _ndarray:
         np.add.at(target, index, values)
     elif is_gpu_array(target):  # pragma: no cover - GPU only
-        import cupyx
+        add_at = getattr(_cupy.add, "at", None)  # CuPy >= 13; cupyx.scatter_add before
+        if add_at is None:
+            import cupyx
 
-        cupyx.scatter_add(target, index, values)
+            add_at = cupyx.scatter_add
+        add_at(target, index, values)
     else:  # the strict stand-in: NumPy underneath
         _strict.scatter_add(target, index, values)

@@ -50,10 +50,40 @@ def _kernel(name):
                 "T e = exp(-fabs(z)); T s = (z >= 0) ? (T)1 / ((T)1 + e) : e / ((T)1 + e);"
                 " gz = (s - y) * scale",
                 "mg_bce_with_logits_grad")
+        elif name == "sigmoid":  # σ(x) = 1 / (1 + e^-x); e^-x = inf gives 0, no warning
+            kernel = cupy.ElementwiseKernel(
+                "T x", "T y", "y = (T)1 / ((T)1 + exp(-x))", "mg_sigmoid")
+        elif name in _GRAD_FORMULAS:
+            kernel = cupy.ElementwiseKernel(
+                "T g, T y", "T gx", f"gx = {_GRAD_FORMULAS[name]}", f"mg_{name}")
         else:  # pragma: no cover - programming error
             raise KeyError(name)
         _KERNELS[name] = kernel
     return kernel
+
+
+# The backward of an activation from its saved output y, in one kernel (three launches as
+# separate CuPy calls): the same formulas as the ops' own backward rules.
+_GRAD_FORMULAS = {
+    "tanh_grad": "g * ((T)1 - y * y)",  # d/dx tanh = 1 - tanh²
+    "sigmoid_grad": "g * y * ((T)1 - y)",  # d/dx σ = σ (1 - σ)
+    "relu_grad": "y > (T)0 ? g : (T)0",  # d/dx relu = 1 where relu(x) > 0
+}
+
+
+def sigmoid(x):
+    """σ(x) of a floating-point CuPy array in one kernel (four as separate CuPy calls)."""
+    return _kernel("sigmoid")(x)
+
+
+def fused_grad(name, g, y):
+    """``g`` times the derivative ``name`` (a key of ``_GRAD_FORMULAS``) as one kernel, or
+    None where it does not apply (not two float32/float64 CuPy arrays of one dtype: then the
+    caller's own formula)."""
+    if (g.__class__ is not y.__class__ or not backend.is_gpu_array(y)
+            or g.dtype != y.dtype or y.dtype.char not in "fd"):  # float32/64 kernels only
+        return None
+    return _kernel(name)(g, y)
 
 
 def bce_with_logits_forward(z, y, reduction):

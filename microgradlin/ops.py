@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from . import backend
+from . import backend, cuda
 from .autograd import Function, sum_all
 from .tensor import Tensor
 
@@ -54,6 +54,8 @@ def _expand(v, shape):
     """Broadcast ``v`` to ``shape`` (its gradient sums back)."""
     if isinstance(v, Tensor):
         return v if v.shape == shape else BroadcastTo.apply(v, shape=shape)
+    if backend.is_gpu_array(v):  # a view: no fill kernel (no backward rule writes into g)
+        return backend._cupy.broadcast_to(v, shape)
     # a filled copy: NumPy's broadcast_to view costs several times more on small arrays
     out = _xp(v).empty(shape, dtype=v.dtype)
     out[...] = v
@@ -102,7 +104,7 @@ def sigmoid_array(x):
                 return np.reciprocal(t, out=t)
     xp = _xp(x)
     if backend.is_gpu_array(x):  # CuPy raises no floating-point warnings: e^-x = inf is fine
-        return 1.0 / (1.0 + xp.exp(-x))
+        return cuda.sigmoid(x) if x.dtype.char in "fd" else 1.0 / (1.0 + xp.exp(-x))
     e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
     r = 1.0 / (1.0 + e)
     return xp.where(x >= 0, r, e * r)
@@ -187,6 +189,9 @@ class Mul(Function):
     # d/dx (x * y) = y, d/dy (x * y) = x
     def backward(self, g, x, y, out):
         need_x, need_y = self.needs_input_grad
+        if x is y and need_x and need_y:  # x * x: both gradients are g * x, formed once
+            gx = g * x
+            return gx, gx
         return (g * y if need_x else None), (g * x if need_y else None)
 
 
@@ -404,6 +409,10 @@ class Tanh(Function):
 
     # d/dx tanh(x) = 1 - tanh(x)²
     def backward(self, g, x, out):
+        if out.__class__ is not np.ndarray:  # on a GPU: the same formula as one kernel
+            gx = cuda.fused_grad("tanh_grad", g, out)
+            if gx is not None:
+                return gx
         return g - g * out * out  # g (1 - out²): no Python-number operand (slow in NumPy)
 
 
@@ -421,6 +430,10 @@ class Sigmoid(Function):
 
     # d/dx sigmoid = s * (1 - s)
     def backward(self, g, x, out):
+        if out.__class__ is not np.ndarray:  # on a GPU: the same formula as one kernel
+            gx = cuda.fused_grad("sigmoid_grad", g, out)
+            if gx is not None:
+                return gx
         gs = g * out
         return gs - gs * out  # g s (1 - s): no Python-number operand (slow in NumPy)
 
@@ -439,6 +452,10 @@ class Relu(Function):
 
     # d/dx relu(x) = 1 if x > 0 else 0
     def backward(self, g, x, out):
+        if out.__class__ is not np.ndarray:  # on a GPU: one kernel
+            gx = cuda.fused_grad("relu_grad", g, out)
+            if gx is not None:
+                return gx
         return g * (_raw(out) > 0)
 
 

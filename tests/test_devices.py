@@ -88,7 +88,7 @@ def test_op_matches_cpu(device, name):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", ["sub_mul_div", "matmul_2d", "reductions", "getitem_fancy",
-                                  "softmax_family", "bce_with_logits"])
+                                  "softmax_family", "bce_with_logits", "tanh_sigmoid_relu"])
 def test_gradcheck_on_device(device, name):
     x = mg.tensor(A[:2, :3] if name != "matmul_2d" else A, requires_grad=True, device=device)
     fn = OPS[name]
@@ -104,6 +104,26 @@ def test_float32_stays_float32(device):
                                                         device=device))
     y.backward()
     assert y.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activations_at_extreme_inputs_match_cpu(device, dtype):
+    # on a GPU, sigmoid and the tanh/sigmoid/relu backward rules are single fused kernels
+    xs = np.array([-1000.0, -100.0, -20.0, -1e-3, 0.0, 1e-3, 20.0, 100.0, 1000.0], dtype)
+    weights = np.linspace(0.5, 2.0, xs.size).astype(dtype)
+    for act in ("sigmoid", "tanh", "relu"):
+        results = []
+        for dev in ("cpu", device):
+            x = mg.tensor(xs, requires_grad=True, device=dev)
+            out = getattr(x, act)()
+            (out * mg.tensor(weights, device=dev)).sum().backward()
+            results.append((host(out), host(x.grad)))
+        (out_cpu, grad_cpu), (out_dev, grad_dev) = results
+        assert out_dev.dtype == dtype and grad_dev.dtype == dtype
+        tol = 1e-6 if dtype == np.float32 else 1e-15
+        np.testing.assert_allclose(out_dev, out_cpu, rtol=tol, atol=tol, err_msg=act)
+        np.testing.assert_allclose(grad_dev, grad_cpu, rtol=tol, atol=tol, err_msg=act)
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -747,6 +747,20 @@ def test_a_node_feeding_both_inputs_of_its_consumer_in_a_chain():
     np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(2 * x.numpy()), rtol=1e-14)
 
 
+def test_a_leaf_times_itself_gets_both_gradients_and_its_own_grad_array():
+    # Mul's backward forms g * x once for x * x and hands it to both inputs
+    x = mg.tensor([0.5, -2.0, 3.0], requires_grad=True)
+    (x * x).backward(np.array([1.0, 10.0, 100.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, -40.0, 600.0])
+    y = mg.tensor([1.0, 2.0], requires_grad=True)
+    z = mg.tensor([3.0, 4.0], requires_grad=True)
+    (y * y * z).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [6.0, 16.0])
+    np.testing.assert_array_equal(z.grad.numpy(), [1.0, 4.0])
+    np.testing.assert_array_equal(mg.hessian(lambda v: (v * v).sum(), x).numpy(),
+                                  2 * np.eye(3))
+
+
 def test_recorded_ops_that_do_not_reach_the_loss_are_ignored():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2.0
