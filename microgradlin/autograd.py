@@ -28,6 +28,7 @@ recorded and can be differentiated again (Hessians, Hessian-vector products).
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 from heapq import heappop, heappush
@@ -38,13 +39,18 @@ import numpy as np
 from . import backend
 from .tensor import Tensor, _as_array, tick
 
-_grad_enabled = True
+# Grad mode, per thread (and per asyncio task), as in PyTorch: a no_grad() block in one
+# thread does not stop another thread's recording. A context variable: each new thread
+# starts from the default, recording on.
+_grad_mode = contextvars.ContextVar("microgradlin_grad_enabled", default=True)
+_grad_enabled = _grad_mode.get  # the engine's read of the mode: one C call
+_set_grad_mode = _grad_mode.set
 
 
 # ----------------------------------------------------------------------------- grad mode
 def is_grad_enabled() -> bool:
-    """Whether new operations are recorded for backward."""
-    return _grad_enabled
+    """Whether new operations are recorded for backward (in this thread)."""
+    return _grad_enabled()
 
 
 class _GradMode:
@@ -53,18 +59,18 @@ class _GradMode:
     _mode = True
 
     def __enter__(self):
-        global _grad_enabled
-        self._prev = _grad_enabled
-        _grad_enabled = self._mode
+        self._prev = _grad_enabled()
+        _set_grad_mode(self._mode)
         return self
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._prev
+        _set_grad_mode(self._prev)
         return False
 
     def __call__(self, func):
         mode = self._mode
+        if inspect.isgeneratorfunction(func):
+            return _generator_in_mode(func, mode)
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
@@ -76,6 +82,38 @@ class _GradMode:
         return wrapper
 
 
+def _generator_in_mode(func, mode):
+    """A decorated generator function: its body runs in the mode at every resumption (the
+    wrapper above would cover only the call that creates the generator)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        switch = _GradMode()
+        switch._mode = mode
+        with switch:
+            gen = func(*args, **kwargs)
+        try:
+            with switch:
+                value = gen.send(None)
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    with switch:
+                        gen.close()
+                    raise
+                except BaseException as exc:  # thrown in: pass it on inside the mode
+                    with switch:
+                        value = gen.throw(exc)
+                else:
+                    with switch:
+                        value = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+
+    return wrapper
+
+
 class set_grad_enabled(_GradMode):
     """Turn graph recording on or off, as ``torch.set_grad_enabled``.
 
@@ -85,17 +123,15 @@ class set_grad_enabled(_GradMode):
     """
 
     def __init__(self, mode: bool):
-        global _grad_enabled
         self._mode = bool(mode)
-        self._prev = _grad_enabled
-        _grad_enabled = self._mode
+        self._prev = _grad_enabled()
+        _set_grad_mode(self._mode)
 
     def __enter__(self):  # the mode was already switched by __init__
         return self
 
     def __call__(self, func):
-        global _grad_enabled
-        _grad_enabled = self._prev  # as a decorator: no lasting effect at definition time
+        _set_grad_mode(self._prev)  # as a decorator: no lasting effect at definition time
         return super().__call__(func)
 
 
@@ -175,6 +211,10 @@ class Function:
     # inputs were broadcast or mixed dtypes. Their nodes then skip ``meta`` (and the engine
     # its shape/dtype check): ``meta is None`` means "every input looks like the output".
     elementwise: bool = False
+    # x * y, x @ y: each input's value is needed only for the other's gradient, so a saved
+    # input is watched for in-place changes only where the other input wants a gradient
+    # (w * c with a constant c: an in-place change of w before backward is harmless)
+    save_crossed: bool = False
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -195,7 +235,7 @@ class Function:
             out = _asarray(out)
         vc = inputs[0]._vc if fn.is_view and inputs[0].__class__ is Tensor else [0]
         needs = tuple([a.__class__ is Tensor and a._rg for a in inputs])
-        if not (_grad_enabled and True in needs):
+        if not (True in needs and _grad_enabled()):
             return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.needs_input_grad = needs
@@ -285,7 +325,7 @@ def _unary_entry(cls):
             raise _op_error(cls, (x,), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
             out = _asarray(out)
-        if not (x._rg and _grad_enabled):
+        if not (x._rg and _grad_enabled()):
             return _make(out, None, False,
                          x._vc if (fn.is_view if view is None else view) else [0])
         vc = x._vc if (fn.is_view if view is None else view) else [0]
@@ -337,6 +377,7 @@ def _binary_entry(cls):
     array_operands = cls.array_operands
     view = _static_view(cls)
     new = _node_maker(cls)
+    save_crossed = cls.save_crossed
 
     def apply_binary(x, y, params=None):
         """``params``: a dict of keyword arguments for ``forward``, or None."""
@@ -381,7 +422,7 @@ def _binary_entry(cls):
             out = _asarray(out)
         vc = (x._vc if (fn.is_view if view is None else view) and x.__class__ is Tensor
               else [0])
-        if not ((x_rg or y_rg) and _grad_enabled):
+        if not ((x_rg or y_rg) and _grad_enabled()):
             return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
@@ -397,9 +438,13 @@ def _binary_entry(cls):
             fn.meta = ((x.data.shape, x.data.dtype) if x_rg else None,
                        (y.data.shape, y.data.dtype) if y_rg else None)
         # the version cells of the saved tensors (constants such as 0.9 have none)
-        if save_0 and x.__class__ is Tensor:
-            versions = (x._vc, y._vc) if save_1 and y.__class__ is Tensor else (x._vc,)
-        elif save_1 and y.__class__ is Tensor:
+        if save_crossed:
+            watch_0, watch_1 = save_0 and y_rg, save_1 and x_rg
+        else:
+            watch_0, watch_1 = save_0, save_1
+        if watch_0 and x.__class__ is Tensor:
+            versions = (x._vc, y._vc) if watch_1 and y.__class__ is Tensor else (x._vc,)
+        elif watch_1 and y.__class__ is Tensor:
             versions = (y._vc,)
         else:
             versions = _EMPTY
@@ -436,13 +481,24 @@ def _float_dtype(d):
 
 def _promote_like_torch(xd, yd):
     """PyTorch's promotion where NumPy 2's differs: an n-d float array keeps its dtype against
-    NumPy scalars, 0-d arrays and integer/bool operands (float32 stays float32)."""
+    NumPy scalars, 0-d arrays and integer/bool operands (float32 stays float32); without an
+    n-d float, a 0-d float array keeps its dtype against NumPy scalars and integer/bool
+    arrays of any shape."""
     fx, fy = _float_dtype(xd), _float_dtype(yd)
+    if fx is None and fy is None:  # no n-d float: a 0-d float array leads, if there is one
+        fx, fy = _float_dtype_0d(xd), _float_dtype_0d(yd)
     if fx is not None and fy is None:
         return xd, _weak(yd, fx)
     if fy is not None and fx is None:
         return _weak(xd, fy), yd
     return xd, yd
+
+
+def _float_dtype_0d(d):
+    dtype = getattr(d, "dtype", None)
+    if dtype is None or dtype.kind != "f" or d.ndim or isinstance(d, _generic):
+        return None
+    return dtype
 
 
 def _weak(v, float_dtype):
@@ -569,9 +625,13 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
             return _collect(capture, inputs, allow_unused)
         node = heappop(heap)[1]
         g = buffers.pop(node)
-    global _grad_enabled
-    prev_mode = _grad_enabled
-    _grad_enabled = create_graph  # the backward pass is recorded only with create_graph
+    # The backward pass is recorded only with create_graph: its rules then get Tensors, and
+    # grad mode must be on for them (also inside no_grad()). Without it they get raw arrays,
+    # which record nothing whatever the mode: the mode is left as it is (switching a
+    # context variable twice per backward cost ~2% of a small training step).
+    switch_on = create_graph and not _grad_enabled()
+    if switch_on:
+        _set_grad_mode(True)
     try:
         while True:
             saved = node.saved
@@ -596,6 +656,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
             if n_inputs == 1:
                 parent = parents[0]
                 k = 0
+                if grads.__class__ is tuple:  # a custom backward may return (g,), as in PyTorch
+                    grads = grads[0]
             elif n_inputs == 2 and (parents[0] is None or parents[1] is None):
                 k = 0 if parents[1] is None else 1
                 parent = parents[k]
@@ -603,26 +665,29 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
             else:
                 parent = None
             if parent is not None:
-                if meta is not None:
-                    shape, dtype = meta[k]
-                    if grads.shape != shape or grads.dtype is not dtype:
-                        grads = _fit(node, grads, meta[k])
-                if parent.__class__ is Tensor:
-                    _to_leaf(parent, grads, capture, create_graph, given)
-                elif buffers and parent in buffers:
-                    _accumulate(buffers, owned, parent, grads, create_graph)
-                elif not heap:  # a chain: the input's node is the only one waiting
-                    node, g = parent, grads
-                    continue
-                else:
-                    buffers[parent] = grads
-                    heappush(heap, (-parent.seq, parent))
+                if grads is not None:  # (None: a custom backward's "no gradient", as PyTorch)
+                    if meta is not None:
+                        shape, dtype = meta[k]
+                        if grads.shape != shape or grads.dtype is not dtype:
+                            grads = _fit(node, grads, meta[k])
+                    if parent.__class__ is Tensor:
+                        _to_leaf(parent, grads, capture, create_graph, given)
+                    elif buffers and parent in buffers:
+                        _accumulate(buffers, owned, parent, grads, create_graph)
+                    elif not heap:  # a chain: the input's node is the only one waiting
+                        node, g = parent, grads
+                        continue
+                    else:
+                        buffers[parent] = grads
+                        heappush(heap, (-parent.seq, parent))
             else:
                 nxt = g_nxt = None  # the next node, while it is the only one waiting
                 for i, parent in enumerate(parents):
                     if parent is None:
                         continue
                     gi = grads[i]
+                    if gi is None:  # a custom backward's "no gradient here", as PyTorch
+                        continue
                     if meta is not None:
                         shape, dtype = meta[i]
                         if gi.shape != shape or gi.dtype is not dtype:
@@ -650,7 +715,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
             node = heappop(heap)[1]
             g = buffers.pop(node)
     finally:
-        _grad_enabled = prev_mode
+        if switch_on:
+            _set_grad_mode(False)
     return None if capture is None else _collect(capture, inputs, allow_unused)
 
 

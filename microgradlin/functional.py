@@ -28,15 +28,28 @@ def softmax(x, axis=-1) -> Tensor:
     is a constant for the gradient: its derivative contributions cancel exactly.
     """
     x = ops._as_tensor(x)
-    shift = x.data.max(axis=axis, keepdims=True)
-    e = (x - shift).exp()
+    e = (x - _max_shift(x.data, axis)).exp()
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def log_softmax(x, axis=-1) -> Tensor:
-    """log softmax(x)_i = x_i - logsumexp(x): the log-sum-exp trick, no exp of large values."""
+    """log softmax(x)_i = (x_i - m) - log Σ_j exp(x_j - m), with m = max_j x_j.
+
+    Shifted first, as ``softmax``: x - logsumexp(x) directly would lose the small result in
+    the rounding of two large numbers (x = [1e17, 1e17] would give [0, 0], not -log 2).
+    """
     x = ops._as_tensor(x)
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    shifted = x - _max_shift(x.data, axis)
+    return shifted - logsumexp(shifted, axis=axis, keepdims=True)
+
+
+def _max_shift(data, axis):
+    """max(data) along ``axis`` (kept), a constant: 0 for an all -inf row or no data."""
+    xp = _xp(data)
+    if not data.size:
+        return xp.zeros((), dtype=data.dtype)
+    shift = data.max(axis=axis, keepdims=True)
+    return xp.where(shift == -xp.inf, 0, shift).astype(data.dtype, copy=False)
 
 
 # ----------------------------------------------------------------------------- losses

@@ -102,18 +102,19 @@ def _analytic_jacobian(y, x):
 
 
 def _numerical_jacobian(fn, inputs, i, k, eps):
-    x = inputs[i]
-    flat = x.data.reshape(-1)  # a view: perturbs x in place
+    data = inputs[i].data  # perturbed in place, one element at a time
     columns = []
     # Grad mode is left as it is (not no_grad): fn may itself differentiate, e.g.
     # fn = lambda x: mg.grad(f(x), x, create_graph=True)[0] checks second derivatives.
-    for j in range(flat.size):
-        original = flat[j].item()
-        flat[j] = original + eps
+    # Elements in C order, as the analytic rows are flattened (x.T is not C-contiguous:
+    # reshape(-1) would be a copy there, and perturbing it would change nothing)
+    for index in np.ndindex(data.shape):
+        original = data[index].item()
+        data[index] = original + eps
         plus = backend.to_numpy(_as_outputs(fn(*inputs))[k].data).astype(np.float64)
-        flat[j] = original - eps
+        data[index] = original - eps
         minus = backend.to_numpy(_as_outputs(fn(*inputs))[k].data).astype(np.float64)
-        flat[j] = original
+        data[index] = original
         columns.append(((plus - minus) / (2 * eps)).reshape(-1))
     return np.stack(columns, axis=1) if columns else np.zeros((1, 0))
 

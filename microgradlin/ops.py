@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 
 from . import backend, cuda
-from .autograd import Function, sum_all
+from .autograd import Function, _promote_like_torch, sum_all
 from .tensor import Tensor
 
 _xp = backend.get_array_module
@@ -103,6 +103,8 @@ def sigmoid_array(x):
                 t += 1.0
                 return np.reciprocal(t, out=t)
     xp = _xp(x)
+    if x.dtype.kind in "biu":  # bool and integer inputs: σ in the default float64
+        x = x.astype(np.float64)
     if backend.is_gpu_array(x):  # CuPy raises no floating-point warnings: e^-x = inf is fine
         return cuda.sigmoid(x) if x.dtype.char in "fd" else 1.0 / (1.0 + xp.exp(-x))
     e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
@@ -182,6 +184,7 @@ class Mul(Function):
     torch_promotion = True
 
     save_inputs = (0, 1)
+    save_crossed = True
 
     def forward(self, x, y):
         return x * y
@@ -246,7 +249,8 @@ class Pow(Function):
     def forward(self, x, p):
         return x**p
 
-    # d/dx x^p = p x^(p-1);  d/dp x^p = x^p log x  (taken as 0 where x = 0, as PyTorch does)
+    # d/dx x^p = p x^(p-1);  d/dp x^p = x^p log x  (taken as 0 where x = 0 and p >= 0, as
+    # PyTorch does; where x = 0 and p < 0 it is inf · -inf = -inf)
     def backward(self, g, x, p, out):
         need_x, need_p = self.needs_input_grad
         gx = gp = None
@@ -258,10 +262,15 @@ class Pow(Function):
                 gx = g * p * x ** (p - 1 + at_zero)
         if need_p:
             if _is_number(x):
-                gp = g * out * (float(np.log(x)) if x != 0 else 0.0)  # a weak Python float
+                if x != 0:
+                    gp = g * out * float(np.log(x))  # a weak Python float
+                else:
+                    gp = g * _where(_raw(p) >= 0, 0.0, -np.inf)
             else:
-                # log(x), with x = 0 replaced by 1 so that the factor is 0 there
-                gp = g * out * _log(_where(_raw(x) == 0, 1.0, x))
+                # log(x), with x = 0 replaced by 1 where p >= 0 so that the factor is 0 there
+                safe = _where((_raw(x) == 0) & (_raw(p) >= 0), 1.0, x)
+                with np.errstate(divide="ignore"):  # log 0 = -inf where p < 0, on purpose
+                    gp = g * out * _log(safe)
         return gx, gp
 
 
@@ -272,6 +281,7 @@ class MatMul(Function):
 
     op_name = "matmul"
     save_inputs = (0, 1)
+    save_crossed = True
     array_operands = True  # t @ [1.0, 2.0]: the rule transposes its operands
 
     def forward(self, a, b):
@@ -536,6 +546,8 @@ class Where(Function):
                 f"condition must be a boolean array, got dtype {condition.dtype} (note that "
                 "mg.tensor([True, False]) is float64 like every Python list: pass "
                 "dtype=bool, a comparison such as x > 0, or a NumPy bool array)")
+        if hasattr(x, "dtype") and hasattr(y, "dtype") and x.dtype != y.dtype:
+            x, y = _promote_like_torch(x, y)  # a float32 branch stays float32 against 0-d
         return _xp(condition).where(condition, x, y)
 
     # d/dx = 1 where condition, d/dy = 1 elsewhere
@@ -630,7 +642,15 @@ class Mean(_Reduction):
         n = 1
         for a in self.axes:
             n *= self.in_shape[a]
-        return _expand(self._kept(g) * (1.0 / n), self.in_shape)
+        # (the mean of nothing: nan, and an empty gradient)
+        return _expand(self._kept(g) * (1.0 / n if n else np.nan), self.in_shape)
+
+
+def _check_not_empty(node, x, what):
+    """max/min over a zero-length axis has no value (other axes may be empty: then so is the
+    result, as in PyTorch)."""
+    if x.size == 0 and any(x.shape[a] == 0 for a in node.axes):
+        raise ValueError(f"{what} over an empty axis is undefined (input shape {x.shape})")
 
 
 class Max(_Reduction):
@@ -642,9 +662,8 @@ class Max(_Reduction):
     save_output = True
 
     def forward(self, x, axis=None, keepdims=False):
-        if x.size == 0:
-            raise ValueError("max of an empty tensor is undefined")
         self._setup(x, axis, keepdims)
+        _check_not_empty(self, x, "max")
         return x.max(axis=axis, keepdims=keepdims)
 
     # d/dx_i max(x) = 1 for the maximal element(s), shared equally among ties; 0 elsewhere
@@ -661,9 +680,8 @@ class Min(Max):
     __slots__ = ()
 
     def forward(self, x, axis=None, keepdims=False):
-        if x.size == 0:
-            raise ValueError("min of an empty tensor is undefined")
         self._setup(x, axis, keepdims)
+        _check_not_empty(self, x, "min")
         return x.min(axis=axis, keepdims=keepdims)
 
 
@@ -678,9 +696,13 @@ class LogSumExp(_Reduction):
     def forward(self, x, axis=None, keepdims=False):
         xp = _xp(x)
         self._setup(x, axis, keepdims)
-        m = x.max(axis=self.axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) rows: shift by 0, no nan
-        out = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        if x.size:
+            m = x.max(axis=self.axes, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) rows: shift by 0, no nan
+        else:  # nothing to sum: log 0 = -inf, as PyTorch
+            m = xp.zeros(_keepdims_shape(x.shape, self.axes), dtype=x.dtype)
+        with np.errstate(divide="ignore"):  # log 0 = -inf: an all -inf row's value
+            out = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
         return out if keepdims else out.reshape(tuple(
             n for i, n in enumerate(x.shape) if i not in self.axes))
 
@@ -691,14 +713,16 @@ class LogSumExp(_Reduction):
 
 # ----------------------------------------------------------------------------- shape
 class Reshape(Function):
-    """Same elements, new shape."""
+    """Same elements, new shape: a view of x where its layout allows, else a copy."""
 
-    __slots__ = ("in_shape",)
-    is_view = True
+    __slots__ = ("in_shape", "is_view")
 
     def forward(self, x, shape):
         self.in_shape = x.shape
-        return x.reshape(shape)
+        out = x.reshape(shape)
+        # a copy (x.T.reshape(-1)) gets its own version count, a view shares x's
+        self.is_view = shares_data(out, x)
+        return out
 
     # the gradient is reshaped back
     def backward(self, g, x, out):
@@ -820,7 +844,7 @@ class Concatenate(Function):
     __slots__ = ("axis", "bounds")
 
     def forward(self, *xs, axis=0):
-        xs = [x if hasattr(x, "ndim") else np.asarray(x) for x in xs]
+        xs = _torch_promoted([x if hasattr(x, "ndim") else np.asarray(x) for x in xs])
         if xs[0].ndim == 0:
             raise ValueError("0-d tensors cannot be concatenated (use stack to make a 1-D one)")
         self.axis = axis % xs[0].ndim
@@ -831,10 +855,11 @@ class Concatenate(Function):
     # each input gets back its own slice of the gradient
     def backward(self, g, *saved):
         lead = (slice(None),) * self.axis
-        return tuple(
+        grads = tuple(
             g[lead + (slice(lo, hi),)] if p is not None else None
             for p, lo, hi in zip(self.parents, self.bounds[:-1], self.bounds[1:])
         )
+        return grads if len(grads) > 1 else grads[0]  # one input: its gradient itself
 
 
 class Stack(Function):
@@ -844,16 +869,34 @@ class Stack(Function):
     __slots__ = ("axis",)
 
     def forward(self, *xs, axis=0):
-        xs = [x if hasattr(x, "ndim") else np.asarray(x) for x in xs]
+        xs = _torch_promoted([x if hasattr(x, "ndim") else np.asarray(x) for x in xs])
         self.axis = axis % (xs[0].ndim + 1)
         return _xp(xs[0]).stack(xs, axis=axis)
 
     # input i gets back the i-th slice of the gradient along the new axis
     def backward(self, g, *saved):
         lead = (slice(None),) * self.axis
-        return tuple(
+        grads = tuple(
             g[lead + (i,)] if p is not None else None for i, p in enumerate(self.parents)
         )
+        return grads if len(grads) > 1 else grads[0]  # one input: its gradient itself
+
+
+def shares_data(view, base) -> bool:
+    """Whether ``view`` (made from ``base`` by reshape) reads ``base``'s memory."""
+    return base.flags.c_contiguous or view.size == 0 or bool(
+        _xp(base).may_share_memory(view, base))
+
+
+def _torch_promoted(arrays):
+    """The arrays of a concatenate or stack cast as PyTorch promotes them: where some are
+    floating point, integer and bool ones take the floats' dtype (NumPy would widen float32
+    with int64 to float64)."""
+    kinds = {a.dtype.kind for a in arrays}
+    if "f" not in kinds or kinds <= {"f"}:
+        return arrays
+    floating = np.result_type(*[a.dtype for a in arrays if a.dtype.kind == "f"])
+    return [a if a.dtype.kind == "f" else a.astype(floating) for a in arrays]
 
 
 # ----------------------------------------------------------------------------- functions
@@ -929,4 +972,5 @@ def relu(x) -> Tensor:
 
 
 def logsumexp(x, axis=None, keepdims=False) -> Tensor:
+    axis = tuple(axis) if isinstance(axis, list) else axis
     return LogSumExp.apply(_as_tensor(x), axis=axis, keepdims=keepdims)

@@ -60,6 +60,11 @@ def _as_array(data, dtype=None, device=None):
     return arr
 
 
+class ConversionError(ValueError, RuntimeError):
+    """A tensor of several elements asked for one value (``item()``, ``bool()``): a
+    RuntimeError as in PyTorch, and a ValueError as in NumPy."""
+
+
 def _check_axis(name, axis, ndim, shape):
     if not -ndim <= axis < ndim:
         raise IndexError(
@@ -123,10 +128,11 @@ class Tensor:
                 f"dtype {self.data.dtype}; convert it first, e.g. mg.tensor(x, "
                 f"dtype='float64', requires_grad=True)"
             )
-        if self.grad_fn is not None and not value:
+        if self.grad_fn is not None:
             raise RuntimeError(
-                "requires_grad can only be turned off on leaf tensors; use .detach() to get "
-                "a tensor cut from the graph"
+                "requires_grad can only be changed on leaf tensors (this one was computed: "
+                "it requires grad through its inputs); use .detach() to get a tensor cut "
+                "from the graph"
             )
         self._rg = value
 
@@ -147,6 +153,12 @@ class Tensor:
                 raise RuntimeError(
                     f"assigned grad has shape {tuple(value.shape)} but the tensor has shape "
                     f"{tuple(self.shape)}"
+                )
+            if value.dtype != self.dtype or value.device != self.device:
+                raise RuntimeError(
+                    f"assigned grad has dtype {value.dtype} on {value.device} but the tensor "
+                    f"has dtype {self.dtype} on {self.device}; they must match (convert it "
+                    f"with .to(...))"
                 )
         self._grad = value
         self._grad_owned = False
@@ -185,7 +197,10 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversion
     def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (a host copy for a GPU tensor; shared on the CPU)."""
+        """The data as a NumPy array: a host copy for a GPU tensor; on the CPU the tensor's
+        own array, also when it requires grad (PyTorch asks for ``.detach()`` first).
+        Writing into it changes the tensor without a version stamp: a recorded graph that
+        saved it would then compute a wrong gradient; use ``.numpy().copy()`` to edit."""
         return backend.to_numpy(self.data)
 
     def __array__(self, dtype=None, copy=None):
@@ -195,7 +210,7 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(
+            raise ConversionError(
                 f"item(): only one-element tensors can be converted to a Python number, "
                 f"but this one has shape {tuple(self.shape)}"
             )
@@ -212,7 +227,7 @@ class Tensor:
 
     def __bool__(self):
         if self.data.size != 1:
-            raise ValueError(
+            raise ConversionError(
                 f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
                 "use (t).all() or (t).any() on a comparison, or .item()"
             )
@@ -323,8 +338,13 @@ class Tensor:
 
     # comparisons: not differentiable, return bool tensors
     def _compare(self, other, fn):
+        xd = self.data
+        yd = other.data if isinstance(other, Tensor) else other
+        if getattr(yd, "dtype", xd.dtype) != xd.dtype:
+            # as PyTorch: a float32 tensor against a float64 scalar or 0-d compares in float32
+            xd, yd = autograd._promote_like_torch(xd, yd)
         try:
-            out = fn(self.data, other.data if isinstance(other, Tensor) else other)
+            out = fn(xd, yd)
         except (ValueError, TypeError) as exc:
             raise autograd._plain_error_type(exc)(
                 f"comparison {fn.__name__}: cannot compare a tensor of shape "
@@ -358,7 +378,7 @@ class Tensor:
             other = other.data
         else:
             other_rg = False
-        if autograd._grad_enabled:
+        if autograd._grad_enabled():
             if self._rg:
                 raise RuntimeError(
                     f"in-place {name} on a tensor that requires grad (shape "
@@ -426,25 +446,42 @@ class Tensor:
             shape = tuple(shape[0])
         return ops.Reshape.apply(self, shape=shape)
 
-    view = reshape
+    def view(self, *shape) -> Tensor:
+        """``reshape`` that never copies, as PyTorch's ``view``: an error where this tensor's
+        layout (after a transpose, say) would need a copy; ``reshape`` copies then."""
+        out = self.reshape(*shape)
+        if not ops.shares_data(out.data, self.data):
+            raise RuntimeError(
+                f"view: shape {tuple(out.shape)} is not compatible with the memory layout of "
+                f"this tensor of shape {tuple(self.shape)} (it is not contiguous, e.g. "
+                "transposed); use .reshape(...), which copies where it must")
+        return out
 
     def flatten(self) -> Tensor:
         return self.reshape(-1)
 
     def transpose(self, *axes) -> Tensor:
-        """Permute the axes (reversed if none given), NumPy's ``transpose``."""
+        """``x.transpose(a, b)`` swaps axes a and b, as PyTorch's ``transpose(dim0, dim1)``.
+
+        With no axes, all of them are reversed (``x.T``). With a full permutation (three or
+        more axes, or one tuple), they are permuted as by NumPy's ``transpose``: see
+        ``permute``. (NumPy reads two axes as a permutation too: its ``transpose(0, 1)``
+        leaves a matrix as it is, PyTorch's and this one transposes it.)
+        """
+        if len(axes) == 2:
+            return _swapped(self, *axes, "transpose")
+        return self.permute(*axes)
+
+    def permute(self, *axes) -> Tensor:
+        """The axes in the order ``axes`` (reversed if none given): PyTorch's ``permute``,
+        NumPy's ``transpose``."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return ops.Transpose.apply(self, axes=axes or None)
 
-    permute = transpose
-
     def swapaxes(self, axis1, axis2) -> Tensor:
-        axes = list(range(self.ndim))
-        for a in (axis1, axis2):
-            _check_axis("swapaxes", a, self.ndim, self.shape)
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return ops.Transpose.apply(self, axes=tuple(axes))
+        """Axes ``axis1`` and ``axis2`` swapped (= ``transpose(axis1, axis2)``)."""
+        return _swapped(self, axis1, axis2, "swapaxes")
 
     @property
     def T(self) -> Tensor:
@@ -480,16 +517,22 @@ class Tensor:
 
     # ------------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims=False) -> Tensor:
+        if axis.__class__ is list:  # axis=[0, 1] as PyTorch's dim=[0, 1]
+            axis = tuple(axis)
         return ops.Sum.apply_unary(self, {"axis": axis, "keepdims": keepdims})
 
     def mean(self, axis=None, keepdims=False) -> Tensor:
+        if axis.__class__ is list:
+            axis = tuple(axis)
         return ops.Mean.apply_unary(self, {"axis": axis, "keepdims": keepdims})
 
     def max(self, axis=None, keepdims=False) -> Tensor:
-        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+        return ops.Max.apply(self, axis=tuple(axis) if isinstance(axis, list) else axis,
+                             keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False) -> Tensor:
-        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+        return ops.Min.apply(self, axis=tuple(axis) if isinstance(axis, list) else axis,
+                             keepdims=keepdims)
 
     def var(self, axis=None, keepdims=False, ddof=1) -> Tensor:
         """Variance Σ(x - mean(x))² / (n - ddof), built from primitives.
@@ -521,12 +564,32 @@ class Tensor:
         """Limit values to [lo, hi]; the gradient is 1 inside the interval, 0 outside."""
         if lo is None and hi is None:
             raise ValueError("clip: at least one of lo and hi must be given")
-        # NumPy scalar bounds are weak, as Python numbers: float32 stays float32
-        lo = lo.item() if isinstance(lo, np.generic) else lo
-        hi = hi.item() if isinstance(hi, np.generic) else hi
-        return ops.Clip.apply(self, lo=lo, hi=hi)
+        return ops.Clip.apply(self, lo=_bound("lo", lo), hi=_bound("hi", hi))
 
     clamp = clip
+
+
+def _swapped(t, axis1, axis2, name):
+    axes = list(range(t.ndim))
+    for a in (axis1, axis2):
+        _check_axis(name, a, t.ndim, t.shape)
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return ops.Transpose.apply(t, axes=tuple(axes))
+
+
+def _bound(name, value):
+    """A clip bound as Clip takes it: a number, or an array of constants. Single values
+    (NumPy scalars, 0-d arrays and tensors) are weak, as Python numbers: float32 stays
+    float32. The bounds get no gradient."""
+    if isinstance(value, Tensor):
+        if value._rg:
+            raise ValueError(
+                f"clip: {name} requires grad, but clip's bounds are constants; use "
+                "mg.maximum/mg.minimum for a gradient with respect to a bound")
+        value = value.data
+    if getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
 
 
 from . import autograd, ops  # noqa: E402  (ops and autograd need Tensor defined first)

@@ -971,3 +971,166 @@ def test_create_graph_grads_of_two_leaves_are_separate_tensors():
     assert a.grad is not b.grad
     (a + b).backward()  # accumulates into each leaf's own .grad
     assert a.grad.item() == 2.0 and b.grad.item() == 2.0
+
+
+# ----------------------------------------------------------------------------- PyTorch's
+# engine semantics (found by probing against torch 2.13)
+def test_gradcheck_on_a_transposed_input():
+    # x.T is not C-contiguous: its elements must still be perturbed in place
+    x = mg.tensor(np.arange(6.0).reshape(3, 2).T, requires_grad=True)
+    assert mg.gradcheck(lambda t: t.exp(), [x])
+    assert mg.gradcheck(lambda t: (t * t).sum(axis=0), [x])
+
+
+def test_grad_mode_belongs_to_each_thread():
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        seen["worker starts enabled"] = mg.is_grad_enabled()
+        with mg.no_grad():
+            inside.set()
+            release.wait(5)
+        seen["worker after"] = mg.is_grad_enabled()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert inside.wait(5)
+    x = mg.tensor([1.0], requires_grad=True)
+    assert mg.is_grad_enabled() and (x * 2).requires_grad  # the worker's no_grad is its own
+    with mg.no_grad():  # overlapping blocks in two threads restore each its own mode
+        release.set()
+        thread.join(5)
+    assert mg.is_grad_enabled() and (x * 2).requires_grad
+    assert seen == {"worker starts enabled": True, "worker after": True}
+
+
+def test_no_grad_decorates_a_generator_body():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+
+    @mg.no_grad()
+    def evaluate():
+        for k in range(2):
+            received = yield x * k
+            assert received in (None, "sent")
+
+    gen = evaluate()
+    first = next(gen)
+    assert not first.requires_grad and mg.is_grad_enabled()  # the caller's mode is untouched
+    assert not gen.send("sent").requires_grad
+    with pytest.raises(StopIteration):
+        next(gen)
+
+    @mg.enable_grad
+    def record():
+        yield x * 3
+
+    with mg.no_grad():
+        assert next(record()).requires_grad
+
+
+def test_in_place_change_of_a_value_no_gradient_needs_is_allowed():
+    # x * c and x @ W need c and W for x's gradient, not x itself (as PyTorch)
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    c = mg.tensor([3.0, 4.0])
+    y = (x * c).sum()
+    z = (x @ mg.tensor(np.ones((2, 2)))).sum()
+    with mg.no_grad():
+        x += 1
+    y.backward()
+    z.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 6.0])
+    c2 = mg.tensor([3.0, 4.0])
+    y2 = (mg.tensor([1.0, 2.0], requires_grad=True) * c2).sum()
+    c2 += 1  # the value x's gradient reads: backward must refuse
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y2.backward()
+
+
+def test_a_custom_backward_may_return_none_or_a_one_tuple():
+    from microgradlin.autograd import Function
+
+    class NoGradForY(Function):
+        def forward(self, x, y):
+            return x + y
+
+        def backward(self, g, x, y, out):
+            return g, None  # as PyTorch: None means "no gradient"
+
+    class Doubled(Function):
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, g, x, out):
+            return (2 * g,)
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = mg.tensor([3.0, 4.0], requires_grad=True)
+    (NoGradForY.apply(x, y) + Doubled.apply(x)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    assert y.grad is None
+
+
+def test_view_never_copies():
+    x = mg.tensor(np.arange(6.0).reshape(2, 3))
+    v = x.view(3, 2)
+    v += 10.0
+    np.testing.assert_array_equal(x.numpy(), np.arange(6.0).reshape(2, 3) + 10.0)
+    with pytest.raises(RuntimeError, match=r"^view: .*use \.reshape"):
+        x.T.view(-1)
+    # a reshape that had to copy has its own version count: changing it breaks nothing
+    c = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = (c.T.reshape(-1) ** 2).sum()
+    with mg.no_grad():
+        copy = c.detach().T.reshape(-1)
+        copy += 1.0
+    y.backward()
+    np.testing.assert_array_equal(c.grad.numpy(), 2 * np.arange(6.0).reshape(2, 3))
+
+
+def test_0d_float32_keeps_its_dtype_against_scalars_and_integer_arrays():
+    a = mg.tensor(np.float32(2.0), requires_grad=True)
+    assert (a * np.float64(3.0)).dtype == np.float32
+    assert (a * mg.tensor(np.array([1, 2]))).dtype == np.float32
+    assert (a * mg.tensor(np.float64(3.0))).dtype == np.float64  # two 0-d floats widen
+    (a * np.float64(3.0)).backward()
+    assert a.grad.dtype == np.float32 and a.grad.item() == 3.0
+
+
+def test_leaf_only_flags_and_checked_grad_assignment():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    for value in (True, False):
+        with pytest.raises(RuntimeError, match="only be changed on leaf tensors"):
+            y.requires_grad = value
+    with pytest.raises(RuntimeError, match="dtype float32"):
+        x.grad = mg.tensor(np.ones(2, np.float32))
+    with pytest.raises(RuntimeError, match="shape"):
+        x.grad = mg.tensor(np.ones(3))
+    x.grad = mg.tensor([0.5, 0.5])
+    assert x.grad.dtype == np.float64
+
+
+def test_item_and_bool_of_several_elements_raise_runtime_and_value_errors():
+    t = mg.tensor([1.0, 2.0])
+    for call in (t.item, t.__bool__):
+        with pytest.raises(RuntimeError, match="element"):
+            call()
+        with pytest.raises(ValueError):
+            call()
+
+
+def test_create_graph_records_the_backward_even_inside_no_grad():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x**3).sum()
+    with mg.no_grad():
+        (g,) = mg.grad(y, x, create_graph=True)  # 3x², recorded: as in PyTorch
+        assert not mg.is_grad_enabled()  # and the mode is back after the pass
+    assert g.requires_grad
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy())
+    z = (x * x).sum()
+    z.backward()  # without create_graph nothing is recorded, whatever the mode
+    assert mg.is_grad_enabled() and x.grad.grad_fn is None

@@ -590,8 +590,16 @@ def test_logsumexp_bad_axis():
 
 
 def test_max_of_an_empty_tensor():
-    _raises(ValueError, r"^max: max of an empty tensor.*\(0, 3\)",
+    _raises(ValueError, r"^max: max over an empty axis is undefined.*\(0, 3\)",
             lambda: mg.tensor(np.ones((0, 3))).max())
+    _raises(ValueError, r"^min: min over an empty axis",
+            lambda: mg.tensor(np.ones((0, 3))).min(axis=0))
+    # other axes may be empty (as in PyTorch): then so is the result
+    x = mg.tensor(np.ones((0, 3)), requires_grad=True)
+    out = x.max(axis=1)
+    assert out.shape == (0,)
+    out.sum().backward()
+    assert x.grad.shape == (0, 3)
 
 
 @pytest.mark.parametrize(
@@ -659,3 +667,108 @@ def test_sigmoid_finds_a_very_negative_value_wherever_a_nan_sits(values):
         got = mg.tensor(x).sigmoid().numpy()
     np.testing.assert_array_equal(np.isnan(got), np.isnan(x))
     assert (got[x < -700] == 0.0).all()
+
+
+# ----------------------------------------------------------------------------- PyTorch's
+# semantics where NumPy's differ (found by probing against torch 2.13; the expected values
+# below are the mathematics, not a library's output)
+def test_log_softmax_keeps_its_precision_at_large_logits():
+    x = mg.tensor([1e17, 1e17], requires_grad=True)
+    out = F.log_softmax(x)
+    np.testing.assert_allclose(out.numpy(), [-np.log(2.0)] * 2, rtol=1e-15)
+    out[0].backward()  # d/dx_j log softmax_0 = [j == 0] - softmax_j
+    np.testing.assert_allclose(x.grad.numpy(), [0.5, -0.5], rtol=1e-15)
+    x32 = mg.tensor(np.array([1000.0, 1000.0, -1000.0], np.float32))
+    got = F.log_softmax(x32).numpy()
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, [-np.log(2.0), -np.log(2.0), -2000.0 - np.log(2.0)],
+                               rtol=1e-7)
+    # a row of -inf is nan (0/0), as is softmax's
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(F.log_softmax(mg.tensor([-np.inf, -np.inf])).numpy()).all()
+
+
+def test_transpose_of_two_axes_swaps_them_as_in_pytorch():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    m = mg.tensor(a[0])
+    np.testing.assert_array_equal(m.transpose(0, 1).numpy(), a[0].T)
+    np.testing.assert_array_equal(m.transpose(1, 0).numpy(), a[0].T)
+    x = mg.tensor(a, requires_grad=True)
+    y = x.transpose(1, 2)
+    np.testing.assert_array_equal(y.numpy(), a.swapaxes(1, 2))
+    (y * np.arange(24.0).reshape(2, 4, 3)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.arange(24.0).reshape(2, 4, 3)
+                                  .swapaxes(1, 2))
+    # a full permutation (or one tuple) permutes, as NumPy's transpose and torch's permute
+    np.testing.assert_array_equal(x.transpose(2, 0, 1).numpy(), a.transpose(2, 0, 1))
+    np.testing.assert_array_equal(m.transpose((0, 1)).numpy(), a[0])
+    np.testing.assert_array_equal(x.permute(1, 2, 0).numpy(), a.transpose(1, 2, 0))
+    _raises(IndexError, r"^transpose: axis 1 is out of range", lambda: mg.ones(3).transpose(0, 1))
+
+
+def test_gradient_of_zero_to_a_tensor_power():
+    # d/dp 0^p = 0^p log 0: 0 where p >= 0 (PyTorch's convention), inf·(-inf) = -inf where p < 0
+    for base in (0.0, mg.zeros(3, requires_grad=True)):
+        p = mg.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+        with np.errstate(divide="ignore"):
+            (base**p).sum().backward()
+        np.testing.assert_array_equal(p.grad.numpy(), [-np.inf, 0.0, 0.0])
+
+
+def test_comparisons_promote_as_pytorch():
+    x32 = mg.tensor(np.array([0.1, 0.2], np.float32))
+    assert (x32 == np.float64(0.1)).numpy().tolist() == [True, False]
+    assert (x32 == mg.tensor(0.1)).numpy().tolist() == [True, False]
+    assert (x32 <= np.array(0.1)).numpy().tolist() == [True, False]
+    # two n-d arrays compare as NumPy (and PyTorch) promote them: in float64
+    assert (x32 == np.array([0.1, 0.2])).numpy().tolist() == [False, False]
+
+
+def test_concatenate_and_stack_of_one_tensor_backward():
+    p = mg.tensor([1.0, 2.0], requires_grad=True)
+    (mg.concatenate([p]) * 3.0).sum().backward()
+    np.testing.assert_array_equal(p.grad.numpy(), [3.0, 3.0])
+    q = mg.tensor([1.0, 2.0], requires_grad=True)
+    (mg.stack([q], axis=1) * np.array([[2.0], [5.0]])).sum().backward()
+    np.testing.assert_array_equal(q.grad.numpy(), [2.0, 5.0])
+
+
+def test_reductions_over_empty_tensors():
+    e = mg.zeros(0, requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        m = e.mean()
+    assert np.isnan(m.item())
+    m.backward()
+    assert e.grad.shape == (0,)
+    assert F.logsumexp(mg.zeros(0), axis=0).item() == -np.inf
+    assert F.softmax(mg.zeros((2, 0)), axis=1).shape == (2, 0)
+    assert F.log_softmax(mg.zeros((2, 0)), axis=1).shape == (2, 0)
+
+
+def test_axis_lists_are_tuples():
+    a = np.arange(6.0).reshape(2, 3)
+    x = mg.tensor(a, requires_grad=True)
+    assert x.sum(axis=[0, 1]).item() == 15.0
+    np.testing.assert_array_equal(x.mean(axis=[0]).numpy(), a.mean(axis=0))
+    np.testing.assert_array_equal(x.max(axis=[1]).numpy(), [2.0, 5.0])
+    np.testing.assert_array_equal(x.min(axis=[0, 1]).numpy(), 0.0)
+    np.testing.assert_allclose(F.logsumexp(x, axis=[1]).numpy(),
+                               np.log(np.exp(a).sum(axis=1)), rtol=1e-15)
+
+
+def test_float32_stays_float32_against_0d_and_integer_operands():
+    c = mg.tensor(np.array([True, False]))
+    x32 = mg.tensor(np.array([1.0, 2.0], np.float32))
+    assert mg.where(c, x32, mg.tensor(0.5)).dtype == np.float32
+    assert mg.where(c, x32, mg.tensor(np.array([3, 4]))).dtype == np.float32
+    assert mg.concatenate([x32, mg.tensor(np.array([3, 4]))]).dtype == np.float32
+    assert mg.stack([x32, mg.tensor(np.array([3, 4]))]).dtype == np.float32
+    assert x32.clip(np.array(-1.0), np.array(1.5)).dtype == np.float32
+    assert x32.clip(mg.tensor(0.0), mg.tensor(1.5)).numpy().tolist() == [1.0, 1.5]
+    # two float dtypes still widen (float32 with float64 is float64, as in PyTorch)
+    assert mg.concatenate([x32, mg.tensor([1.0])]).dtype == np.float64
+    _raises(ValueError, r"^clip: lo requires grad",
+            lambda: x32.clip(mg.tensor(0.0, requires_grad=True), 1.0))
+    s = mg.tensor(np.array([True, False])).sigmoid()
+    assert s.dtype == np.float64
+    np.testing.assert_allclose(s.numpy(), [1 / (1 + np.exp(-1.0)), 0.5], rtol=1e-15)
