@@ -28,9 +28,9 @@ recorded and can be differentiated again (Hessians, Hessian-vector products).
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import inspect
+import threading
 from heapq import heappop, heappush
 from weakref import ref as _weakref
 
@@ -39,18 +39,25 @@ import numpy as np
 from . import backend
 from .tensor import Tensor, _as_array, tick
 
-# Grad mode, per thread (and per asyncio task), as in PyTorch: a no_grad() block in one
-# thread does not stop another thread's recording. A context variable: each new thread
-# starts from the default, recording on.
-_grad_mode = contextvars.ContextVar("microgradlin_grad_enabled", default=True)
-_grad_enabled = _grad_mode.get  # the engine's read of the mode: one C call
-_set_grad_mode = _grad_mode.set
+
+class _GradModeState(threading.local):
+    """Grad mode, per thread as in PyTorch: a no_grad() block in one thread does not stop
+    another thread's recording; each new thread starts with recording on."""
+
+    enabled = True
+
+
+_grad_mode = _GradModeState()
+
+
+def _set_grad_mode(enabled):
+    _grad_mode.enabled = enabled
 
 
 # ----------------------------------------------------------------------------- grad mode
 def is_grad_enabled() -> bool:
     """Whether new operations are recorded for backward (in this thread)."""
-    return _grad_enabled()
+    return _grad_mode.enabled
 
 
 class _GradMode:
@@ -59,7 +66,7 @@ class _GradMode:
     _mode = True
 
     def __enter__(self):
-        self._prev = _grad_enabled()
+        self._prev = _grad_mode.enabled
         _set_grad_mode(self._mode)
         return self
 
@@ -124,7 +131,7 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode: bool):
         self._mode = bool(mode)
-        self._prev = _grad_enabled()
+        self._prev = _grad_mode.enabled
         _set_grad_mode(self._mode)
 
     def __enter__(self):  # the mode was already switched by __init__
@@ -235,7 +242,7 @@ class Function:
             out = _asarray(out)
         vc = inputs[0]._vc if fn.is_view and inputs[0].__class__ is Tensor else [0]
         needs = tuple([a.__class__ is Tensor and a._rg for a in inputs])
-        if not (True in needs and _grad_enabled()):
+        if not (True in needs and _grad_mode.enabled):
             return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.needs_input_grad = needs
@@ -325,7 +332,7 @@ def _unary_entry(cls):
             raise _op_error(cls, (x,), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
             out = _asarray(out)
-        if not (x._rg and _grad_enabled()):
+        if not (x._rg and _grad_mode.enabled):
             return _make(out, None, False,
                          x._vc if (fn.is_view if view is None else view) else [0])
         vc = x._vc if (fn.is_view if view is None else view) else [0]
@@ -422,7 +429,7 @@ def _binary_entry(cls):
             out = _asarray(out)
         vc = (x._vc if (fn.is_view if view is None else view) and x.__class__ is Tensor
               else [0])
-        if not ((x_rg or y_rg) and _grad_enabled()):
+        if not ((x_rg or y_rg) and _grad_mode.enabled):
             return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
@@ -627,9 +634,9 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
         g = buffers.pop(node)
     # The backward pass is recorded only with create_graph: its rules then get Tensors, and
     # grad mode must be on for them (also inside no_grad()). Without it they get raw arrays,
-    # which record nothing whatever the mode: the mode is left as it is (switching a
-    # context variable twice per backward cost ~2% of a small training step).
-    switch_on = create_graph and not _grad_enabled()
+    # which record nothing whatever the mode: the mode is left as it is (switching it twice
+    # per backward cost ~2% of a small training step as a context variable).
+    switch_on = create_graph and not _grad_mode.enabled
     if switch_on:
         _set_grad_mode(True)
     try:

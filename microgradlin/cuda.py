@@ -67,7 +67,7 @@ def _kernel(name):
 _GRAD_FORMULAS = {
     "tanh_grad": "g * ((T)1 - y * y)",  # d/dx tanh = 1 - tanh²
     "sigmoid_grad": "g * y * ((T)1 - y)",  # d/dx σ = σ (1 - σ)
-    "relu_grad": "y > (T)0 ? g : (T)0",  # d/dx relu = 1 where relu(x) > 0
+    "relu_grad": "y <= (T)0 ? (T)0 : g",  # d/dx relu = 0 where relu(x) <= 0, else 1
 }
 
 

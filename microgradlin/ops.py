@@ -265,7 +265,7 @@ class Pow(Function):
                 if x != 0:
                     gp = g * out * float(np.log(x))  # a weak Python float
                 else:
-                    gp = g * _where(_raw(p) >= 0, 0.0, -np.inf)
+                    gp = g * _where(_raw(p) >= 0, 0.0, -np.inf).astype(_raw(g).dtype)
             else:
                 # log(x), with x = 0 replaced by 1 where p >= 0 so that the factor is 0 there
                 safe = _where((_raw(x) == 0) & (_raw(p) >= 0), 1.0, x)
@@ -460,13 +460,14 @@ class Relu(Function):
     def forward(self, x):
         return _xp(x).maximum(x, 0)
 
-    # d/dx relu(x) = 1 if x > 0 else 0
+    # d/dx relu(x) = 1 if x > 0 else 0  (g passes where relu(x) is not <= 0, as PyTorch's
+    # rule: also a nan or inf g is 0 where x <= 0)
     def backward(self, g, x, out):
         if out.__class__ is not np.ndarray:  # on a GPU: one kernel
             gx = cuda.fused_grad("relu_grad", g, out)
             if gx is not None:
                 return gx
-        return g * (_raw(out) > 0)
+        return _where(_raw(out) <= 0, 0.0, g)
 
 
 class Clip(Function):

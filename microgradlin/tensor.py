@@ -137,6 +137,8 @@ class Tensor:
         self._rg = value
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.grad_fn is not None:
+            return self  # a computed tensor requires grad already (a no-op, as PyTorch)
         self.requires_grad = requires_grad
         return self
 
@@ -378,7 +380,7 @@ class Tensor:
             other = other.data
         else:
             other_rg = False
-        if autograd._grad_enabled():
+        if autograd._grad_mode.enabled:
             if self._rg:
                 raise RuntimeError(
                     f"in-place {name} on a tensor that requires grad (shape "

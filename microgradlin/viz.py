@@ -863,8 +863,8 @@ def trace_backward(loss, gradient=None, names=None) -> BackwardTrace:
                         f"{type(node).__name__} was modified in place after it was saved"
                     )
             grads = node.backward(_copy(g), *[_copy(v) for v in node.saved])
-            if len(node.parents) == 1:
-                grads = (grads,)
+            if len(node.parents) == 1 and grads.__class__ is not tuple:
+                grads = (grads,)  # (a custom backward may also return a 1-tuple)
             _, nid = label(node)
             event = BackwardEvent(len(events) + 1, type(node).__name__, nid, node, _copy(g),
                                   local_rule(node))
@@ -872,6 +872,9 @@ def trace_backward(loss, gradient=None, names=None) -> BackwardTrace:
             for i, (p, gi, meta) in enumerate(zip(node.parents, grads, metas)):
                 if p is None:
                     event.inputs.append(InputGrad(i, "constant", None, None))
+                    continue
+                if gi is None:  # a custom backward's "no gradient here", as the engine reads it
+                    event.inputs.append(InputGrad(i, *label(p), None))
                     continue
                 broadcast_from = None
                 if meta is not None:

@@ -1134,3 +1134,42 @@ def test_create_graph_records_the_backward_even_inside_no_grad():
     z = (x * x).sum()
     z.backward()  # without create_graph nothing is recorded, whatever the mode
     assert mg.is_grad_enabled() and x.grad.grad_fn is None
+
+
+def test_review_fixes_dtype_noop_relu_and_trace():
+    from microgradlin import viz
+    from microgradlin.autograd import Function
+
+    # d/dp 0**p keeps p's float32
+    p = mg.tensor(np.array([-1.0, 2.0], np.float32), requires_grad=True)
+    with np.errstate(divide="ignore"):
+        (0.0**p).sum().backward()
+    assert p.grad.dtype == np.float32
+    np.testing.assert_array_equal(p.grad.numpy(), [-np.inf, 0.0])
+    # requires_grad_() on a computed tensor is a no-op (it requires grad already)
+    x = mg.tensor([1.0, -2.0, 0.0], requires_grad=True)
+    y = x * 2
+    assert y.requires_grad_() is y and y.requires_grad
+    # relu passes g where relu(x) is not <= 0 (PyTorch's rule): a nan g stays out elsewhere
+    x.relu().backward(np.array([np.nan, np.nan, np.inf]))
+    np.testing.assert_array_equal(x.grad.numpy(), [np.nan, 0.0, 0.0])
+
+    class Twice(Function):
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, g, x, out):
+            return (2 * g,)
+
+    class FirstOnly(Function):
+        def forward(self, x, y):
+            return x + y
+
+        def backward(self, g, x, y, out):
+            return g, None
+
+    a = mg.tensor([1.0, 2.0], requires_grad=True, name="a")
+    b = mg.tensor([3.0, 4.0], requires_grad=True, name="b")
+    trace = viz.trace_backward(FirstOnly.apply(Twice.apply(a), b).sum())
+    np.testing.assert_array_equal(trace.leaf_grads["a"], [2.0, 2.0])
+    assert "b" not in trace.leaf_grads
