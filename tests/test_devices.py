@@ -127,6 +127,13 @@ def test_activations_at_extreme_inputs_match_cpu(device, dtype):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+def test_relu_backward_is_the_threshold_rule_on_every_device(device):
+    x = mg.tensor([1.0, -2.0, 0.0], requires_grad=True, device=device)
+    x.relu().backward(mg.tensor([np.nan, np.nan, np.inf], device=device))
+    np.testing.assert_array_equal(host(x.grad), [np.nan, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_hessian_on_device(device):
     X = rng.standard_normal((6, 3))
     Xd = mg.tensor(X, device=device)
