@@ -28,6 +28,7 @@ def softmax(x, axis=-1) -> Tensor:
     is a constant for the gradient: its derivative contributions cancel exactly.
     """
     x = ops._as_tensor(x)
+    _check_axis("softmax", x, axis)
     e = (x - _max_shift(x.data, axis)).exp()
     return e / e.sum(axis=axis, keepdims=True)
 
@@ -39,8 +40,16 @@ def log_softmax(x, axis=-1) -> Tensor:
     the rounding of two large numbers (x = [1e17, 1e17] would give [0, 0], not -log 2).
     """
     x = ops._as_tensor(x)
+    _check_axis("log_softmax", x, axis)
     shifted = x - _max_shift(x.data, axis)
     return shifted - logsumexp(shifted, axis=axis, keepdims=True)
+
+
+def _check_axis(name, x, axis):
+    try:
+        ops._normalize_axes(axis, x.ndim)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{name}: {exc} (input shape {tuple(x.shape)})") from None
 
 
 def _max_shift(data, axis):

@@ -132,8 +132,12 @@ def hessian(fn, x) -> Tensor:
     value = fn(point)
     if not isinstance(value, Tensor) or value.data.size != 1:
         raise ValueError("hessian: fn must return a scalar (one-element) tensor")
-    (gradient,) = _grad(value, point, create_graph=True)
     xp = backend.get_array_module(data)
+    if not value.requires_grad:  # f does not depend on x (a constant): H = 0, as PyTorch
+        return Tensor(xp.zeros((data.shape[0], data.shape[0]), dtype=data.dtype))
+    (gradient,) = _grad(value, point, create_graph=True, allow_unused=True)
+    if gradient is None:  # f's graph does not reach x
+        return Tensor(xp.zeros((data.shape[0], data.shape[0]), dtype=data.dtype))
     rows = []
     for i in range(data.shape[0]):
         component = gradient[i]

@@ -305,3 +305,10 @@ def test_hessian_of_exponential_base():
     """d²/dx² 2^x = 2^x (ln 2)²: the saved base is a Python number in create_graph mode."""
     H = mg.hessian(lambda x: (2.0**x).sum(), X0).numpy()
     np.testing.assert_allclose(H, np.diag(2.0**X0 * np.log(2.0) ** 2), rtol=1e-14)
+
+
+def test_hessian_of_a_function_that_does_not_depend_on_x_is_zero():
+    # as torch.autograd.functional.hessian: zeros, not an error
+    for fn in (lambda v: mg.tensor(3.0), lambda v: (v.detach() * 2).sum()):
+        np.testing.assert_array_equal(mg.hessian(fn, mg.tensor([1.0, 2.0])).numpy(),
+                                      np.zeros((2, 2)))

@@ -772,3 +772,10 @@ def test_float32_stays_float32_against_0d_and_integer_operands():
     s = mg.tensor(np.array([True, False])).sigmoid()
     assert s.dtype == np.float64
     np.testing.assert_allclose(s.numpy(), [1 / (1 + np.exp(-1.0)), 0.5], rtol=1e-15)
+
+
+def test_softmax_family_names_itself_for_a_bad_axis():
+    x = mg.tensor(np.ones((2, 3)))
+    for fn in (F.softmax, F.log_softmax):
+        _raises(ValueError, rf"^{fn.__name__}: axis 3 is out of bounds.*\(2, 3\)",
+                lambda fn=fn: fn(x, axis=3))
