@@ -100,6 +100,8 @@ def _times_share(a, g, n):
     NumPy takes a slow path for a Python float or a NumPy scalar operand that costs more
     than the multiply itself at these sizes. Multiplying by 1 is exact, so it is skipped.
     """
+    if not n:  # no elements to share among: a is empty
+        return
     if a.__class__ is not np.ndarray or g.__class__ is not np.ndarray or g.ndim != 0:
         a *= g
         if n != 1:
@@ -121,7 +123,7 @@ def _times_share(a, g, n):
 def _reduce_grad(g, reduction, n):
     """The gradient reaching each element: g (none), g broadcast (sum) or g / n (mean)."""
     if reduction == "mean":
-        return g * (1.0 / n)
+        return g * (1.0 / n if n else np.nan)  # (no elements: an empty gradient)
     return g
 
 
@@ -226,7 +228,6 @@ __all__ += [
 
 
 _raw = ops._raw
-_P_FLOOR = 3.720075976020836e-44  # exp(-100): PyTorch clamps log(p) at -100 in BCE
 
 
 def _float_input(name, input) -> Tensor:
@@ -346,14 +347,12 @@ def binary_cross_entropy(input, target, reduction="mean") -> Tensor:
 
         ℓ(p, y) = -y log p - (1 - y) log(1 - p)      (the lecture's negative log-likelihood)
 
-    Each log is clamped at -100 as in PyTorch, so p = 0 or 1 gives a finite loss. The clamp
-    is done by clipping p (resp. 1 - p) at e^-100 *before* the log: same values, and the
-    derivative of the clipped region is exactly 0 instead of 0·∞ = nan. (PyTorch's fused
-    kernel differs there only: it returns (p - y) / max(p(1 - p), 1e-12), e.g. -1e12 at
-    p = 0, y = 1, where this derived gradient is 0; for p strictly inside (e^-100, 1 - e^-100)
-    the two agree.)
-    Prefer :func:`binary_cross_entropy_with_logits` on logits: it never needs the clamp.
-    ∂ℓ/∂p = (p - y) / (p (1 - p)); through p = σ(z) this becomes p - y.
+    As PyTorch's (one fused op, the same numbers): each log is clamped at -100, so p = 0 or 1
+    gives a finite loss, and the gradient ∂ℓ/∂p = (p - y) / (p (1 - p)) has p (1 - p) raised
+    to 1e-12, so it stays finite too (-1e12 at p = 0, y = 1; 0 at p = 0, y = 0). The target's
+    gradient log(1 - p) - log p is not clamped (±inf at p = 0 or 1, as in PyTorch).
+    Prefer :func:`binary_cross_entropy_with_logits` on logits: it needs neither cap.
+    Through p = σ(z), ∂ℓ/∂z = p - y.
     """
     _check_reduction("binary_cross_entropy", reduction)
     p = _float_input("binary_cross_entropy", input)
@@ -369,9 +368,63 @@ def binary_cross_entropy(input, target, reduction="mean") -> Tensor:
                 + ("; apply sigmoid first, or use binary_cross_entropy_with_logits on logits"
                    if v is p else "")
             )
-    log_p = p.clip(_P_FLOOR, None).log()  # log p, clamped at -100
-    log_1mp = (1 - p).clip(_P_FLOOR, None).log()  # log(1 - p), clamped at -100
-    return _reduce(-(y * log_p + (1 - y) * log_1mp), reduction)
+    return BinaryCrossEntropy.apply_binary(p, y, _REDUCTION_PARAMS[reduction])
+
+
+class BinaryCrossEntropy(Function):
+    """PyTorch's binary cross-entropy on probabilities, fused: each log clamped at -100,
+    the input's gradient capped where p (1 - p) < 1e-12."""
+
+    op_name = "binary_cross_entropy"
+    __slots__ = ("reduction", "n")
+    save_inputs = (0, 1)
+
+    def forward(self, p, y, reduction="mean"):
+        self.reduction = reduction
+        self.n = p.size
+        xp = _xp(p)
+        with np.errstate(divide="ignore"):  # log 0 = -inf: clamped at -100
+            log_p = xp.maximum(xp.log(p), _LOG_FLOOR)
+            log_1mp = xp.maximum(xp.log1p(-p), _LOG_FLOOR)
+        loss = -(y * log_p + (1 - y) * log_1mp)
+        return _reduce_array(loss, reduction)
+
+    # ∂ℓ/∂p = (p - y) / (p (1 - p)), with p (1 - p) raised to 1e-12 (PyTorch's cap: finite at
+    # p = 0 and 1);  ∂ℓ/∂y = log(1 - p) - log p  (unclamped, as PyTorch: ±inf at p = 0, 1)
+    def backward(self, g, p, y, out):
+        need_p, need_y = self.needs_input_grad
+        share = _reduce_grad(g, self.reduction, self.n)
+        gp = gy = None
+        if need_p:
+            gp = (p - y) / _maximum(p * (1 - p), _BCE_EPS) * share
+        if need_y:
+            if p.__class__ is Tensor:  # create_graph: Tensor ops, recorded
+                gy = ((1 - p).log() - p.log()) * share
+            else:
+                xp = _xp(p)
+                with np.errstate(divide="ignore"):
+                    gy = (xp.log1p(-p) - xp.log(p)) * share
+        return gp, gy
+
+
+_LOG_FLOOR = -100.0  # PyTorch clamps log(p) and log(1 - p) at -100 in BCE
+_BCE_EPS = float(np.float32(1e-12))  # ... and p (1 - p) at 1e-12 (its float32 constant)
+
+
+def _maximum(a, b):
+    return ops.maximum(a, b) if a.__class__ is Tensor else _xp(a).maximum(a, b)
+
+
+def _reduce_array(loss, reduction):
+    """A fused loss's elementwise values reduced as ``reduction`` says (a mean of nothing is
+    nan, as in PyTorch)."""
+    if reduction == "none":
+        return loss
+    total = sum_all(loss) if loss.__class__ is np.ndarray else loss.sum()
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore"):
+        return total / loss.size if loss.size else total * np.nan
 
 
 def _as_target(x, target):

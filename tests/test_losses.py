@@ -110,7 +110,38 @@ def test_binary_cross_entropy_clamps_log_at_minus_100_like_pytorch():
     # -log(0) clamped to 100; a certain, correct prediction costs exactly 0
     np.testing.assert_allclose(loss.numpy(), [100.0, 100.0, 0.0, 0.0], rtol=1e-12)
     loss.sum().backward()
-    assert np.isfinite(p.grad.numpy()).all()
+    # PyTorch's gradient (p - y) / max(p (1 - p), 1e-12), its 1e-12 a float32 constant
+    cap = float(np.float32(1e-12))
+    np.testing.assert_array_equal(p.grad.numpy(), [-1 / cap, 1 / cap, 0.0, 0.0])
+    # ... also in float32 (e^-100 is below float32's normal range: no floor there)
+    p32 = mg.tensor(np.array([0.0, 1.0, 0.0, 1.0], np.float32), requires_grad=True)
+    loss32 = F.binary_cross_entropy(p32, y.astype(np.float32), reduction="sum")
+    assert loss32.dtype == np.float32 and loss32.item() == 200.0
+    loss32.backward()
+    assert p32.grad.dtype == np.float32
+    np.testing.assert_allclose(p32.grad.numpy(), [-1e12, 1e12, 0.0, 0.0], rtol=1e-6)
+    # the cap applies wherever p (1 - p) < 1e-12, and the loss uses log1p(-p)
+    q = mg.tensor([1e-20], requires_grad=True)
+    loss_q = F.binary_cross_entropy(q, np.array([0.0]), reduction="sum")
+    assert loss_q.item() == 1e-20
+    loss_q.backward()
+    np.testing.assert_allclose(q.grad.numpy(), [1e-20 / cap], rtol=1e-15)
+
+
+def test_fused_losses_of_an_empty_batch_have_empty_gradients():
+    for loss_fn, target in ((F.binary_cross_entropy, np.zeros(0)),
+                            (F.binary_cross_entropy_with_logits, np.zeros(0))):
+        x = mg.tensor(np.zeros(0), requires_grad=True)
+        with np.errstate(invalid="ignore"):
+            loss = loss_fn(x, target)
+        assert np.isnan(loss.item())
+        loss.backward()
+        assert x.grad.shape == (0,)
+    logits = mg.tensor(np.zeros((0, 3)), requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        loss = F.cross_entropy(logits, np.zeros(0, dtype=np.int64))
+    loss.backward()
+    assert logits.grad.shape == (0, 3)
 
 
 def test_binary_cross_entropy_gradcheck_and_formula():

@@ -89,7 +89,7 @@ def test_lr_scheduler_drives_the_optimizer_and_round_trips():
     sched = LRScheduler(opt, InverseTime(0.1, tau=1))
     assert opt.lr == 0.1  # set at construction, as in PyTorch
     sched.step()
-    assert math.isclose(opt.lr, 0.05) and math.isclose(sched.get_last_lr(), 0.05)
+    assert math.isclose(opt.lr, 0.05) and sched.get_last_lr() == [opt.lr]
     sched.step()
     state = sched.state_dict()
     other = LRScheduler(SGD([mg.zeros(1, requires_grad=True)], lr=1.0), InverseTime(0.1, 1))
@@ -113,3 +113,16 @@ def test_bad_arguments_are_refused(make, match):
 def test_negative_step_is_refused():
     with pytest.raises(ValueError, match="t must be >= 0"):
         Constant(0.1)(-1)
+
+
+def test_lr_scheduler_keeps_each_param_groups_ratio():
+    # as PyTorch's StepLR scales each group's own lr
+    a, b = mg.zeros(1, requires_grad=True), mg.zeros(1, requires_grad=True)
+    opt = SGD([{"params": [a], "lr": 0.1}, {"params": [b], "lr": 1.0}], lr=0.1)
+    sched = LRScheduler(opt, StepDecay(0.1, step_size=2, gamma=0.1))
+    assert sched.get_last_lr() == [0.1, 1.0]
+    for _ in range(2):
+        opt.step()
+        sched.step()
+    lrs = sched.get_last_lr()
+    assert math.isclose(lrs[0], 0.01) and math.isclose(lrs[1], 0.1)

@@ -165,8 +165,12 @@ class Cosine(Schedule):
 class LRScheduler:
     """Drive an optimizer's learning rate with a schedule, PyTorch-style.
 
-    On construction the optimizer's lr is set to ``schedule(0)``; each ``step()`` (call it
-    after ``optimizer.step()``) advances t by one and sets ``optimizer.lr = schedule(t)``.
+    The schedule gives the learning rate itself (``Cosine(0.1, ...)`` starts at 0.1): on
+    construction the first param group's lr is set to ``schedule(0)``, and each ``step()``
+    (call it after ``optimizer.step()``) advances t by one and sets it to ``schedule(t)``.
+    Other param groups keep their ratio to the first, as PyTorch's schedulers scale each
+    group's own lr: groups at 0.1 and 1.0 under ``StepDecay(0.1, s, 0.1)`` go to 0.01 and
+    0.1 after s steps.
     """
 
     def __init__(self, optimizer, schedule):
@@ -176,14 +180,23 @@ class LRScheduler:
         self.optimizer = optimizer
         self.schedule = schedule
         self.t = 0
-        optimizer.lr = schedule(0)
+        first = optimizer.param_groups[0]["lr"]
+        self.ratios = [group["lr"] / first if first else 1.0
+                       for group in optimizer.param_groups]
+        self._apply()
+
+    def _apply(self) -> None:
+        lr = self.schedule(self.t)
+        for group, ratio in zip(self.optimizer.param_groups, self.ratios):
+            group["lr"] = lr * ratio
 
     def step(self) -> None:
         self.t += 1
-        self.optimizer.lr = self.schedule(self.t)
+        self._apply()
 
-    def get_last_lr(self) -> float:
-        return self.optimizer.lr
+    def get_last_lr(self) -> list:
+        """The current learning rate of each param group (a list, as in PyTorch)."""
+        return [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict:
         return {"t": self.t}
@@ -191,4 +204,4 @@ class LRScheduler:
     def load_state_dict(self, state: dict) -> None:
         t = state["t"]
         self.t = int(t.item() if hasattr(t, "item") else t)
-        self.optimizer.lr = self.schedule(self.t)
+        self._apply()
