@@ -70,9 +70,11 @@ _REDUCTION_PARAMS = {r: {"reduction": r} for r in _REDUCTIONS}
 
 
 def _check_reduction(name, reduction):
-    if reduction not in _REDUCTIONS:
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
+        got = repr(reduction) if isinstance(reduction, str) else type(reduction).__name__
         raise ValueError(
-            f"{name}: reduction must be one of {_REDUCTIONS}, got {reduction!r}"
+            f"{name}: reduction must be one of {_REDUCTIONS}, got {got} (per-class weights "
+            "are not supported; pass reduction by keyword)"
         )
 
 

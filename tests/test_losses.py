@@ -439,3 +439,9 @@ def test_fused_and_composed_cross_entropy_agree_on_moderate_logits(n, k, scale, 
     la.sum().backward()
     lb.sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_a_positional_weight_array_gets_a_clear_error():
+    # PyTorch's third positional argument is weight; here it would be reduction
+    with pytest.raises(ValueError, match=r"^cross_entropy: reduction must be one of .* ndarray"):
+        F.cross_entropy(mg.tensor(np.zeros((2, 3))), np.array([0, 1]), np.ones(3))
