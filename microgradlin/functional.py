@@ -28,6 +28,8 @@ def softmax(x, axis=-1) -> Tensor:
     is a constant for the gradient: its derivative contributions cancel exactly.
     """
     x = ops._as_tensor(x)
+    if x.ndim == 0 and axis in (0, -1, None):  # one logit is its own row: softmax 1
+        return softmax(x.reshape(1), axis=0).reshape(())
     _check_axis("softmax", x, axis)
     e = (x - _max_shift(x.data, axis)).exp()
     return e / e.sum(axis=axis, keepdims=True)
@@ -40,6 +42,8 @@ def log_softmax(x, axis=-1) -> Tensor:
     the rounding of two large numbers (x = [1e17, 1e17] would give [0, 0], not -log 2).
     """
     x = ops._as_tensor(x)
+    if x.ndim == 0 and axis in (0, -1, None):  # one logit is its own row: log softmax 0
+        return log_softmax(x.reshape(1), axis=0).reshape(())
     _check_axis("log_softmax", x, axis)
     shifted = x - _max_shift(x.data, axis)
     return shifted - logsumexp(shifted, axis=axis, keepdims=True)
@@ -401,7 +405,8 @@ class BinaryCrossEntropy(Function):
             gp = (p - y) / _maximum(p * (1 - p), _BCE_EPS) * share
         if need_y:
             if p.__class__ is Tensor:  # create_graph: Tensor ops, recorded
-                gy = ((1 - p).log() - p.log()) * share
+                with np.errstate(divide="ignore"):
+                    gy = ((1 - p).log() - p.log()) * share
             else:
                 xp = _xp(p)
                 with np.errstate(divide="ignore"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .autograd import enable_grad
 from .autograd import grad as _grad
 from .tensor import Tensor
 
@@ -129,6 +130,11 @@ def hessian(fn, x) -> Tensor:
     if data.ndim != 1:
         raise ValueError(f"hessian: x must be 1-D, got shape {tuple(data.shape)}")
     point = Tensor(data, requires_grad=True)
+    with enable_grad():  # also inside no_grad(), as torch.autograd.functional.hessian
+        return _hessian_at(fn, point, data)
+
+
+def _hessian_at(fn, point, data):
     value = fn(point)
     if not isinstance(value, Tensor) or value.data.size != 1:
         raise ValueError("hessian: fn must return a scalar (one-element) tensor")

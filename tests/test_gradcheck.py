@@ -312,3 +312,11 @@ def test_hessian_of_a_function_that_does_not_depend_on_x_is_zero():
     for fn in (lambda v: mg.tensor(3.0), lambda v: (v.detach() * 2).sum()):
         np.testing.assert_array_equal(mg.hessian(fn, mg.tensor([1.0, 2.0])).numpy(),
                                       np.zeros((2, 2)))
+
+
+def test_hessian_inside_no_grad_is_still_the_hessian():
+    # as torch.autograd.functional.hessian, which turns grad mode on for its own work
+    with mg.no_grad():
+        h = mg.hessian(lambda x: (x**3).sum(), np.array([1.0, 2.0]))
+        assert not mg.is_grad_enabled()
+    np.testing.assert_array_equal(h.numpy(), [[6.0, 0.0], [0.0, 12.0]])

@@ -779,3 +779,12 @@ def test_softmax_family_names_itself_for_a_bad_axis():
     for fn in (F.softmax, F.log_softmax):
         _raises(ValueError, rf"^{fn.__name__}: axis 3 is out of bounds.*\(2, 3\)",
                 lambda fn=fn: fn(x, axis=3))
+
+
+def test_softmax_of_a_0d_tensor_is_one():
+    x = mg.tensor(2.0, requires_grad=True)
+    assert F.softmax(x).item() == 1.0 and F.softmax(x).shape == ()
+    out = F.log_softmax(x)
+    assert out.item() == 0.0 and out.shape == ()
+    out.backward()
+    assert x.grad.item() == 0.0

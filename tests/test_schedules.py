@@ -126,3 +126,17 @@ def test_lr_scheduler_keeps_each_param_groups_ratio():
         sched.step()
     lrs = sched.get_last_lr()
     assert math.isclose(lrs[0], 0.01) and math.isclose(lrs[1], 0.1)
+
+
+def test_lr_scheduler_scales_groups_from_their_own_lr_even_after_a_zero_first():
+    # resuming with a first group at lr 0: the others still follow the schedule's decay
+    a, b = mg.zeros(1, requires_grad=True), mg.zeros(1, requires_grad=True)
+    opt = SGD([{"params": [a], "lr": 0.0}, {"params": [b], "lr": 1.0}], lr=0.1)
+    sched = LRScheduler(opt, StepDecay(0.1, step_size=1, gamma=0.5))
+    sched.step()
+    lrs = sched.get_last_lr()
+    assert math.isclose(lrs[0], 0.05) and math.isclose(lrs[1], 0.5)
+    c = mg.zeros(1, requires_grad=True)
+    opt.add_param_group({"params": [c], "lr": 2.0})  # taken in from its own lr
+    sched.step()
+    assert math.isclose(sched.get_last_lr()[2], 2.0 * 0.5)

@@ -168,9 +168,9 @@ class LRScheduler:
     The schedule gives the learning rate itself (``Cosine(0.1, ...)`` starts at 0.1): on
     construction the first param group's lr is set to ``schedule(0)``, and each ``step()``
     (call it after ``optimizer.step()``) advances t by one and sets it to ``schedule(t)``.
-    Other param groups keep their ratio to the first, as PyTorch's schedulers scale each
-    group's own lr: groups at 0.1 and 1.0 under ``StepDecay(0.1, s, 0.1)`` go to 0.01 and
-    0.1 after s steps.
+    Other param groups follow the schedule's decay from their own lr, as PyTorch's
+    schedulers scale each group's lr: groups at 0.1 and 1.0 under ``StepDecay(0.1, s, 0.1)``
+    go to 0.01 and 0.1 after s steps.
     """
 
     def __init__(self, optimizer, schedule):
@@ -180,15 +180,20 @@ class LRScheduler:
         self.optimizer = optimizer
         self.schedule = schedule
         self.t = 0
-        first = optimizer.param_groups[0]["lr"]
-        self.ratios = [group["lr"] / first if first else 1.0
-                       for group in optimizer.param_groups]
+        # each group's own lr at the start (PyTorch's initial_lr); a group added later with
+        # add_param_group decays from its lr then, at the next step
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
+        self._factor = 1.0
         self._apply()
 
     def _apply(self) -> None:
+        groups = self.optimizer.param_groups
+        self.base_lrs += [group["lr"] / self._factor for group in groups[len(self.base_lrs):]]
         lr = self.schedule(self.t)
-        for group, ratio in zip(self.optimizer.param_groups, self.ratios):
-            group["lr"] = lr * ratio
+        self._factor = lr / self.schedule(0)  # the decay so far (schedule(0) > 0)
+        groups[0]["lr"] = lr
+        for group, base in zip(groups[1:], self.base_lrs[1:]):
+            group["lr"] = base * self._factor
 
     def step(self) -> None:
         self.t += 1
