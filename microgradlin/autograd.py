@@ -48,10 +48,24 @@ class _GradModeState(threading.local):
 
 
 _grad_mode = _GradModeState()
+# The engine asks "is this thread recording?" at every op. While no thread has turned
+# recording off (the usual case) one global answers it; else each thread's own flag does.
+# (A thread that ends inside no_grad() leaves the engine on the per-thread check: slower,
+# still right.)
+_all_on = True
+_threads_off = 0
+_mode_lock = threading.Lock()
 
 
 def _set_grad_mode(enabled):
-    _grad_mode.enabled = enabled
+    global _all_on, _threads_off
+    enabled = bool(enabled)
+    if _grad_mode.enabled == enabled:
+        return
+    with _mode_lock:
+        _grad_mode.enabled = enabled
+        _threads_off += -1 if enabled else 1
+        _all_on = _threads_off == 0
 
 
 # ----------------------------------------------------------------------------- grad mode
@@ -242,7 +256,7 @@ class Function:
             out = _asarray(out)
         vc = inputs[0]._vc if fn.is_view and inputs[0].__class__ is Tensor else [0]
         needs = tuple([a.__class__ is Tensor and a._rg for a in inputs])
-        if not (True in needs and _grad_mode.enabled):
+        if not (True in needs and (_all_on or _grad_mode.enabled)):
             return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.needs_input_grad = needs
@@ -332,7 +346,7 @@ def _unary_entry(cls):
             raise _op_error(cls, (x,), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
             out = _asarray(out)
-        if not (x._rg and _grad_mode.enabled):
+        if not (x._rg and (_all_on or _grad_mode.enabled)):
             return _make(out, None, False,
                          x._vc if (fn.is_view if view is None else view) else [0])
         vc = x._vc if (fn.is_view if view is None else view) else [0]
@@ -429,7 +443,7 @@ def _binary_entry(cls):
             out = _asarray(out)
         vc = (x._vc if (fn.is_view if view is None else view) and x.__class__ is Tensor
               else [0])
-        if not ((x_rg or y_rg) and _grad_mode.enabled):
+        if not ((x_rg or y_rg) and (_all_on or _grad_mode.enabled)):
             return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
@@ -636,7 +650,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     # grad mode must be on for them (also inside no_grad()). Without it they get raw arrays,
     # which record nothing whatever the mode: the mode is left as it is (switching it twice
     # per backward cost ~2% of a small training step as a context variable).
-    switch_on = create_graph and not _grad_mode.enabled
+    switch_on = create_graph and not (_all_on or _grad_mode.enabled)
     if switch_on:
         _set_grad_mode(True)
     try:

@@ -1173,3 +1173,16 @@ def test_review_fixes_dtype_noop_relu_and_trace():
     trace = viz.trace_backward(FirstOnly.apply(Twice.apply(a), b).sum())
     np.testing.assert_array_equal(trace.leaf_grads["a"], [2.0, 2.0])
     assert "b" not in trace.leaf_grads
+
+
+def test_a_thread_that_ends_with_recording_off_leaves_others_recording():
+    import threading
+
+    thread = threading.Thread(target=lambda: mg.set_grad_enabled(False))  # never restored
+    thread.start()
+    thread.join(5)
+    x = mg.tensor([1.0], requires_grad=True)
+    assert mg.is_grad_enabled() and (x * 2).requires_grad
+    with mg.no_grad():
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
