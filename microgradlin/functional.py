@@ -374,6 +374,8 @@ def binary_cross_entropy(input, target, reduction="mean") -> Tensor:
                 + ("; apply sigmoid first, or use binary_cross_entropy_with_logits on logits"
                    if v is p else "")
             )
+    if isinstance(target, Tensor) and y is target.data:
+        y = target  # the Tensor itself: its in-place changes before backward are caught
     return BinaryCrossEntropy.apply_binary(p, y, _REDUCTION_PARAMS[reduction])
 
 

@@ -445,3 +445,12 @@ def test_a_positional_weight_array_gets_a_clear_error():
     # PyTorch's third positional argument is weight; here it would be reduction
     with pytest.raises(ValueError, match=r"^cross_entropy: reduction must be one of .* ndarray"):
         F.cross_entropy(mg.tensor(np.zeros((2, 3))), np.array([0, 1]), np.ones(3))
+
+
+def test_binary_cross_entropy_notices_a_target_changed_in_place():
+    p = mg.tensor([0.3, 0.6], requires_grad=True)
+    y = mg.tensor([1.0, 0.0])
+    loss = F.binary_cross_entropy(p, y)
+    y += 0.5  # its gradient reads y: backward must refuse, as PyTorch's
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
