@@ -346,10 +346,9 @@ def _unary_entry(cls):
             raise _op_error(cls, (x,), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
             out = _asarray(out)
-        if not (x._rg and (_all_on or _grad_mode.enabled)):
-            return _make(out, None, False,
-                         x._vc if (fn.is_view if view is None else view) else [0])
         vc = x._vc if (fn.is_view if view is None else view) else [0]
+        if not (x._rg and (_all_on or _grad_mode.enabled)):
+            return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.parents = (x.grad_fn or x,)
         fn.needs_input_grad = _ONE_TRUE
@@ -648,8 +647,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
         g = buffers.pop(node)
     # The backward pass is recorded only with create_graph: its rules then get Tensors, and
     # grad mode must be on for them (also inside no_grad()). Without it they get raw arrays,
-    # which record nothing whatever the mode: the mode is left as it is (switching it twice
-    # per backward cost ~2% of a small training step as a context variable).
+    # which record nothing whatever the mode: the mode is left as it is (two switches per
+    # backward, each a lock and a thread-local write, would be paid by every training step).
     switch_on = create_graph and not (_all_on or _grad_mode.enabled)
     if switch_on:
         _set_grad_mode(True)

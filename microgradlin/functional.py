@@ -165,10 +165,7 @@ class BCEWithLogits(Function):
         self.softplus = sp  # backward's σ(z) = exp(z - softplus(z)), two calls
         loss = z * y
         xp.subtract(sp, loss, loss)
-        if reduction == "none":
-            return loss
-        total = sum_all(loss) if loss.__class__ is np.ndarray else loss.sum()
-        return total / n if reduction == "mean" else total
+        return _reduce_array(loss, reduction)
 
     # ∂ℓ/∂z = σ(z) - y  (the lecture's "prediction error"),  ∂ℓ/∂y = -z
     def backward(self, g, z, y, out):
@@ -432,8 +429,7 @@ def _reduce_array(loss, reduction):
     total = sum_all(loss) if loss.__class__ is np.ndarray else loss.sum()
     if reduction == "sum":
         return total
-    with np.errstate(invalid="ignore"):
-        return total / loss.size if loss.size else total * np.nan
+    return total / loss.size if loss.size else total * np.nan
 
 
 def _as_target(x, target):

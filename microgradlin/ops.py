@@ -593,9 +593,14 @@ class _Reduction(Function):
     __slots__ = ("axis", "keepdims", "in_shape")
 
     def _setup(self, x, axis, keepdims):
+        """Record what backward needs; returns ``axis`` as NumPy takes it (a list of axes,
+        PyTorch's ``dim=[0, 1]``, as a tuple)."""
+        if axis.__class__ is list:
+            axis = tuple(axis)
         self.axis = axis
         self.keepdims = keepdims
         self.in_shape = x.shape
+        return axis
 
     @property
     def axes(self) -> tuple:
@@ -615,7 +620,7 @@ class Sum(_Reduction):
     __slots__ = ()
 
     def forward(self, x, axis=None, keepdims=False):
-        self._setup(x, axis, keepdims)
+        axis = self._setup(x, axis, keepdims)
         if axis is None and not keepdims:  # the usual loss.sum(): no keyword overhead
             return sum_all(x) if x.__class__ is np.ndarray else x.sum()
         return x.sum(axis=axis, keepdims=keepdims)
@@ -631,7 +636,7 @@ class Mean(_Reduction):
     __slots__ = ()
 
     def forward(self, x, axis=None, keepdims=False):
-        self._setup(x, axis, keepdims)
+        axis = self._setup(x, axis, keepdims)
         if axis is None and not keepdims and x.__class__ is np.ndarray and x.dtype.char in "fd":
             # the usual loss.mean(): np.mean's Python wrapper costs more than the sum (float16
             # stays with np.mean, which accumulates it in float32)
@@ -663,7 +668,7 @@ class Max(_Reduction):
     save_output = True
 
     def forward(self, x, axis=None, keepdims=False):
-        self._setup(x, axis, keepdims)
+        axis = self._setup(x, axis, keepdims)
         _check_not_empty(self, x, "max")
         return x.max(axis=axis, keepdims=keepdims)
 
@@ -681,7 +686,7 @@ class Min(Max):
     __slots__ = ()
 
     def forward(self, x, axis=None, keepdims=False):
-        self._setup(x, axis, keepdims)
+        axis = self._setup(x, axis, keepdims)
         _check_not_empty(self, x, "min")
         return x.min(axis=axis, keepdims=keepdims)
 
@@ -696,7 +701,7 @@ class LogSumExp(_Reduction):
 
     def forward(self, x, axis=None, keepdims=False):
         xp = _xp(x)
-        self._setup(x, axis, keepdims)
+        axis = self._setup(x, axis, keepdims)
         if x.size:
             m = x.max(axis=self.axes, keepdims=True)
             m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) rows: shift by 0, no nan
@@ -856,11 +861,10 @@ class Concatenate(Function):
     # each input gets back its own slice of the gradient
     def backward(self, g, *saved):
         lead = (slice(None),) * self.axis
-        grads = tuple(
+        return tuple(
             g[lead + (slice(lo, hi),)] if p is not None else None
             for p, lo, hi in zip(self.parents, self.bounds[:-1], self.bounds[1:])
         )
-        return grads if len(grads) > 1 else grads[0]  # one input: its gradient itself
 
 
 class Stack(Function):
@@ -877,10 +881,9 @@ class Stack(Function):
     # input i gets back the i-th slice of the gradient along the new axis
     def backward(self, g, *saved):
         lead = (slice(None),) * self.axis
-        grads = tuple(
+        return tuple(
             g[lead + (i,)] if p is not None else None for i, p in enumerate(self.parents)
         )
-        return grads if len(grads) > 1 else grads[0]  # one input: its gradient itself
 
 
 def shares_data(view, base) -> bool:
@@ -973,5 +976,4 @@ def relu(x) -> Tensor:
 
 
 def logsumexp(x, axis=None, keepdims=False) -> Tensor:
-    axis = tuple(axis) if isinstance(axis, list) else axis
     return LogSumExp.apply(_as_tensor(x), axis=axis, keepdims=keepdims)

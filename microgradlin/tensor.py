@@ -519,22 +519,16 @@ class Tensor:
 
     # ------------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims=False) -> Tensor:
-        if axis.__class__ is list:  # axis=[0, 1] as PyTorch's dim=[0, 1]
-            axis = tuple(axis)
         return ops.Sum.apply_unary(self, {"axis": axis, "keepdims": keepdims})
 
     def mean(self, axis=None, keepdims=False) -> Tensor:
-        if axis.__class__ is list:
-            axis = tuple(axis)
         return ops.Mean.apply_unary(self, {"axis": axis, "keepdims": keepdims})
 
     def max(self, axis=None, keepdims=False) -> Tensor:
-        return ops.Max.apply(self, axis=tuple(axis) if isinstance(axis, list) else axis,
-                             keepdims=keepdims)
+        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False) -> Tensor:
-        return ops.Min.apply(self, axis=tuple(axis) if isinstance(axis, list) else axis,
-                             keepdims=keepdims)
+        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis=None, keepdims=False, ddof=1) -> Tensor:
         """Variance Σ(x - mean(x))² / (n - ddof), built from primitives.
