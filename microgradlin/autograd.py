@@ -555,9 +555,16 @@ def _op_error(cls, inputs, exc):
     return _plain_error_type(exc)(msg)
 
 
+class AxisError(ValueError, IndexError):
+    """An axis out of range: an IndexError, as PyTorch's "dimension out of range", and a
+    ValueError, as NumPy's ``AxisError``."""
+
+
 def _plain_error_type(exc):
     """The builtin class of ``exc``: NumPy's own subclasses need extra constructor args."""
-    for kind in (ValueError, IndexError, TypeError):  # AxisError is both: ValueError
+    if isinstance(exc, ValueError) and isinstance(exc, IndexError):  # NumPy's AxisError
+        return AxisError
+    for kind in (ValueError, IndexError, TypeError):
         if isinstance(exc, kind):
             return kind
     return RuntimeError

@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 
 from . import backend, cuda
-from .autograd import Function, _promote_like_torch, sum_all
+from .autograd import AxisError, Function, _promote_like_torch, sum_all
 from .tensor import Tensor
 
 _xp = backend.get_array_module
@@ -125,9 +125,11 @@ def _normalize_axes(axis, ndim):
     axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of bounds for a tensor of dimension {ndim}")
-        out.append(a % ndim if ndim else 0)
+        # a 0-d tensor has one "axis" to name, as in PyTorch: 0 or -1, and nothing to reduce
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise AxisError(f"axis {a} is out of bounds for a tensor of dimension {ndim}")
+        if ndim:
+            out.append(a % ndim)
     return tuple(out)
 
 
@@ -243,8 +245,7 @@ class Pow(Function):
 
     torch_promotion = True
 
-    save_inputs = (0, 1)
-    save_output = True
+    save_inputs = (0, 1)  # (not the output: x ** 2 may change in place before backward)
 
     def forward(self, x, p):
         return x**p
@@ -257,10 +258,11 @@ class Pow(Function):
         if need_x:
             if _is_number(p):
                 gx = g * 0.0 if p == 0 else (g * (2 * x) if p == 2 else g * p * x ** (p - 1))
-            else:  # at x = p = 0 the exponent is 0, not -1: gradient 0 (as PyTorch), not 0·inf
-                at_zero = (_raw(p) == 0) & (_raw(x) == 0)
-                gx = g * p * x ** (p - 1 + at_zero)
+            else:  # where p = 0 the exponent is 0, not -1: gradient 0 (as PyTorch), also
+                # where x = 0 or nan (not 0 · inf or 0 · nan)
+                gx = g * p * x ** (p - 1 + (_raw(p) == 0))
         if need_p:
+            out = x**p
             if _is_number(x):
                 if x != 0:
                     gp = g * out * float(np.log(x))  # a weak Python float
@@ -597,6 +599,8 @@ class _Reduction(Function):
         PyTorch's ``dim=[0, 1]``, as a tuple)."""
         if axis.__class__ is list:
             axis = tuple(axis)
+        if axis is not None and not x.ndim:  # x.sum(axis=0) of a 0-d x: x itself
+            axis = _normalize_axes(axis, 0)
         self.axis = axis
         self.keepdims = keepdims
         self.in_shape = x.shape
@@ -725,6 +729,10 @@ class Reshape(Function):
 
     def forward(self, x, shape):
         self.in_shape = x.shape
+        for n in shape if isinstance(shape, tuple) else ():
+            if n < -1:  # NumPy reads any negative size as "unknown"; PyTorch only -1
+                raise ValueError(f"invalid shape dimension {n} in {shape} (sizes are >= 0, "
+                                 "or -1 for the one to infer)")
         out = x.reshape(shape)
         # a copy (x.T.reshape(-1)) gets its own version count, a view shares x's
         self.is_view = shares_data(out, x)
@@ -743,6 +751,10 @@ class Transpose(Function):
 
     def forward(self, x, axes=None):
         if axes is not None:
+            for a in axes:  # (% alone would wrap an axis out of range into one in range)
+                if not -x.ndim <= a < x.ndim:
+                    raise AxisError(f"axis {a} is out of range for the {x.ndim} axes of "
+                                    f"shape {x.shape}")
             if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
                 raise ValueError(f"axes {tuple(axes)} are not a permutation of the "
                                  f"{x.ndim} axes of shape {x.shape}")
@@ -802,9 +814,16 @@ def normalize_index(index):
     if not isinstance(index, tuple):
         index = (index,)
     return tuple(
-        i.data if isinstance(i, Tensor) else (np.asarray(i) if isinstance(i, list) else i)
+        i.data if isinstance(i, Tensor) else (_list_index(i) if isinstance(i, list) else i)
         for i in index
     )
+
+
+def _list_index(i):
+    """A list index as an array: an empty list selects nothing (NumPy would read it as an
+    empty float array, which cannot index)."""
+    arr = np.asarray(i)
+    return arr.astype(np.intp) if arr.size == 0 else arr
 
 
 class Getitem(Function):
@@ -821,7 +840,12 @@ class Getitem(Function):
             index = tuple(backend.to_device(i, device) if isinstance(i, np.ndarray) else i
                           for i in index)
         self.index = index
-        return x[index]
+        out = x[index]
+        if self.basic and isinstance(out, np.generic):
+            # NumPy copies a single element out (x[0] is a scalar): a 0-d view instead, as
+            # PyTorch's x[0], so that an in-place change through either one reaches the other
+            out = x[index + (Ellipsis,)]
+        return out
 
     # each selected element sends its gradient back to where it came from; repeats add up
     def backward(self, g, x, out):

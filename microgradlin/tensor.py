@@ -66,10 +66,11 @@ class ConversionError(ValueError, RuntimeError):
 
 
 def _check_axis(name, axis, ndim, shape):
-    if not -ndim <= axis < ndim:
-        raise IndexError(
+    bound = max(ndim, 1)  # a 0-d tensor's one "axis" is 0 or -1, as in PyTorch
+    if not -bound <= axis < bound:
+        raise autograd.AxisError(
             f"{name}: axis {axis} is out of range for a tensor of shape {tuple(shape)} "
-            f"(expected {-ndim} <= axis < {ndim})"
+            f"(expected {-bound} <= axis < {bound})"
         )
 
 
@@ -368,10 +369,60 @@ class Tensor:
         return self._compare(other, operator.ge)
 
     def __eq__(self, other):
+        if other is None:  # a tensor is never None (as PyTorch), not elementwise "not None"
+            return False
         return self._compare(other, operator.eq)
 
     def __ne__(self, other):
+        if other is None:
+            return True
         return self._compare(other, operator.ne)
+
+    # logical ops on masks (bool tensors; bitwise on integer ones): not differentiable
+    def _bitwise(self, other, fn, reflected=False):
+        xd = self.data
+        yd = other.data if isinstance(other, Tensor) else other
+        symbol = _BITWISE_SYMBOLS[fn]
+        for d in (xd, yd):
+            kind = d.dtype.kind if hasattr(d, "dtype") else (
+                "b" if isinstance(d, bool) else "i" if isinstance(d, int) else "?")
+            if kind not in "biu":
+                raise TypeError(
+                    f"{symbol}: expected bool or integer tensors (masks, e.g. x > 0), got "
+                    f"{autograd._describe(self)} and {autograd._describe(other)}")
+        try:
+            out = fn(yd, xd) if reflected else fn(xd, yd)
+        except ValueError as exc:
+            raise ValueError(
+                f"{symbol}: cannot combine {autograd._describe(self)} with "
+                f"{autograd._describe(other)} ({exc})") from None
+        if isinstance(out, (bool, int, np.generic)):
+            out = np.asarray(out)
+        return Tensor._make(out, None, False, [0])
+
+    def __and__(self, other):
+        return self._bitwise(other, operator.and_)
+
+    def __or__(self, other):
+        return self._bitwise(other, operator.or_)
+
+    def __xor__(self, other):
+        return self._bitwise(other, operator.xor)
+
+    def __rand__(self, other):
+        return self._bitwise(other, operator.and_, reflected=True)
+
+    def __ror__(self, other):
+        return self._bitwise(other, operator.or_, reflected=True)
+
+    def __rxor__(self, other):
+        return self._bitwise(other, operator.xor, reflected=True)
+
+    def __invert__(self):
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"~: expected a bool or integer tensor (a mask, e.g. x > 0), got "
+                            f"{autograd._describe(self)}")
+        return Tensor._make(_xp_invert(self.data), None, False, [0])
 
     # ------------------------------------------------------------------ in-place updates
     def _inplace(self, fn, other, name):
@@ -503,7 +554,7 @@ class Tensor:
         drop = set()
         for a in axes:
             _check_axis("squeeze", a, self.ndim, self.shape)  # % alone would wrap silently
-            if self.shape[a % self.ndim] == 1:
+            if self.ndim and self.shape[a % self.ndim] == 1:
                 drop.add(a % self.ndim)
         if not drop:
             return self
@@ -565,10 +616,20 @@ class Tensor:
     clamp = clip
 
 
+_BITWISE_SYMBOLS = {operator.and_: "&", operator.or_: "|", operator.xor: "^"}
+
+
+def _xp_invert(a):
+    out = ~a  # (NumPy gives a scalar for a 0-d array)
+    return np.asarray(out) if isinstance(out, np.generic) else out
+
+
 def _swapped(t, axis1, axis2, name):
     axes = list(range(t.ndim))
     for a in (axis1, axis2):
         _check_axis(name, a, t.ndim, t.shape)
+    if not t.ndim:  # a 0-d tensor's axes 0 and -1 are one and the same
+        return ops.Transpose.apply(t, axes=None)
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return ops.Transpose.apply(t, axes=tuple(axes))
 

@@ -413,6 +413,44 @@ def test_views_share_the_version_counter(make_view):
         z.backward()
 
 
+@pytest.mark.parametrize("index", [0, -1, (1, 2), (0, -1)])
+def test_one_element_picked_by_integers_is_a_view_as_in_pytorch(index):
+    x = mg.tensor(np.arange(6.0).reshape(2, 3))
+    if isinstance(index, int):
+        x = x.reshape(-1)
+    element = x[index]
+    assert element.shape == ()
+    element += 10  # reaches x (NumPy alone would hand out a copied scalar)
+    assert x.numpy()[index] == element.item()
+    x *= 2  # and x's changes reach the element
+    assert element.item() == x.numpy()[index]
+    w = mg.tensor(1.0, requires_grad=True)
+    z = w * element  # saves the element
+    with mg.no_grad():
+        x[...] = 0.0  # a change of x is a change of the element: its version moved
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.backward()
+
+
+def test_the_output_of_a_power_may_change_in_place_before_backward():
+    # its backward reads x (and p), never x ** p: as PyTorch, no error and the right gradient
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    for power, expected in [(lambda x: x**2, [2.0, 4.0]), (lambda x: x**3, [3.0, 12.0]),
+                            (lambda x: x ** mg.tensor([2.0, 3.0]), [2.0, 12.0])]:
+        y = power(x)
+        with mg.no_grad():
+            y += 1
+        x.grad = None
+        y.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), expected)
+    p = mg.tensor([2.0, 3.0], requires_grad=True)
+    y = 2.0**p  # the exponent's gradient 2^p log 2, also after y changed in place
+    with mg.no_grad():
+        y *= 0
+    y.sum().backward()
+    np.testing.assert_allclose(p.grad.numpy(), 2.0 ** np.array([2.0, 3.0]) * np.log(2.0))
+
+
 def test_an_advanced_index_is_a_copy_and_leaves_the_version_alone():
     x = mg.tensor([1.0, 2.0, 3.0])
     w = mg.tensor([1.0, 1.0, 1.0], requires_grad=True)

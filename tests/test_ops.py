@@ -442,6 +442,11 @@ def test_pow_at_base_zero_follows_pytorch():
     np.testing.assert_array_equal(gx, [0.0, 6.0])
     (gp,) = _grad_of(lambda p: (0.0**p).sum(), [0.0, 2.0])
     np.testing.assert_array_equal(gp, [0.0, 0.0])
+    # a zero exponent gives the base gradient 0 whatever the base (PyTorch's rule), as x ** 0
+    gx, _ = _grad_of(lambda x, p: (x**p).sum(), [np.nan, np.inf, 5.0], [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(gx, [0.0, 0.0, 0.0])
+    (gx,) = _grad_of(lambda x: (x**0).sum(), [np.nan, np.inf])
+    np.testing.assert_array_equal(gx, [0.0, 0.0])
 
 
 def test_sqrt_gradient_at_zero_is_inf_like_pytorch():
@@ -455,6 +460,14 @@ def test_getitem_repeated_indices_accumulate():
     np.testing.assert_array_equal(g, [3.0, 0.0, 1.0])
     (g,) = _grad_of(lambda x: (x[np.array([[1, 1], [1, 0]])] * 2).sum(), [1.0, 2.0])
     np.testing.assert_array_equal(g, [2.0, 6.0])
+
+
+def test_getitem_with_an_empty_list_selects_nothing():
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = x[[]]
+    assert y.shape == (0, 2)  # as NumPy and PyTorch (an empty integer index)
+    (y.sum() + x[[], 1].sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((2, 2)))
 
 
 def test_getitem_boolean_mask_routes_gradient():
@@ -473,6 +486,65 @@ def test_reductions_of_a_0d_tensor():
         y.backward()
         assert x.grad.shape == () and x.grad.item() == 1.0
     assert mg.tensor(3.0).sum(axis=0).shape == ()  # as NumPy: axis 0 of a 0-d array
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min", "logsumexp"])
+@pytest.mark.parametrize("axis", [0, -1, (0,), (-1,), [0]])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_a_0d_tensor_reduced_over_axis_0_or_minus_1_is_itself(reduce, axis, keepdims):
+    # PyTorch names a 0-d tensor's one "dimension" 0 or -1: x.sum(dim=-1) is x
+    x = mg.tensor(3.0, requires_grad=True)
+    fn = mg.logsumexp if reduce == "logsumexp" else getattr(mg.Tensor, reduce)
+    y = fn(x, axis=axis, keepdims=keepdims)
+    assert y.shape == () and y.item() == 3.0
+    y.backward()
+    assert x.grad.shape == () and x.grad.item() == 1.0
+    with pytest.raises(IndexError, match="axis 1 is out of bounds"):
+        fn(x, axis=1)
+    with pytest.raises(IndexError, match="axis -2 is out of bounds"):
+        fn(x, axis=(-2,))
+
+
+@pytest.mark.parametrize("fn", [lambda x: x.sum(axis=2), lambda x: x.max(axis=-3),
+                                lambda x: x.mean(axis=(0, 5)), lambda x: x.transpose(0, 2),
+                                lambda x: x.permute(2, 0), lambda x: x.squeeze(3),
+                                lambda x: mg.logsumexp(x, axis=2),
+                                lambda x: mg.concatenate([x, x], axis=2),
+                                lambda x: mg.stack([x, x], axis=4)])
+def test_an_axis_out_of_range_is_an_index_error_as_in_pytorch(fn):
+    # (and a ValueError, as NumPy's AxisError, for code written against NumPy)
+    x = mg.tensor(np.ones((2, 3)))
+    for kind in (IndexError, ValueError):
+        with pytest.raises(kind, match="axis -?[0-9] is out of"):
+            fn(x)
+
+
+def test_permute_refuses_axes_out_of_range_instead_of_wrapping_them():
+    x = mg.zeros(2, 3, 4)
+    with pytest.raises(IndexError, match=r"transpose: axis 3 is out of range.*\(2, 3, 4\)"):
+        x.permute(3, 1, 2)
+    with pytest.raises(IndexError, match="axis 5"):
+        x.transpose(0, 1, 5)
+    with pytest.raises(ValueError, match="not a permutation"):
+        x.permute(0, 0, 1)
+    assert x.permute(-1, 0, 1).shape == (4, 2, 3)
+
+
+def test_a_0d_tensor_transposes_and_squeezes_over_axis_0_or_minus_1():
+    x = mg.tensor(2.0, requires_grad=True)
+    for y in (x.transpose(0, -1), x.swapaxes(-1, 0), x.squeeze(0), x.squeeze(-1), x.T):
+        assert y.shape == () and y.item() == 2.0
+    x.transpose(0, -1).backward()
+    assert x.grad.item() == 1.0
+    with pytest.raises(IndexError, match="axis 1 is out of range"):
+        x.transpose(0, 1)
+
+
+def test_reshape_takes_minus_1_and_refuses_other_negative_sizes():
+    x = mg.zeros(24)
+    assert x.reshape(-1, 12).shape == (2, 12)
+    with pytest.raises(ValueError, match=r"^reshape: invalid shape dimension -2 in \(-2, 12\)"):
+        x.reshape(-2, 12)
 
 
 def test_sum_gradient_is_broadcast_back_with_keepdims_false():

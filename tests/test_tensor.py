@@ -277,6 +277,33 @@ def test_comparisons_return_non_differentiable_bool_tensors(op, expected):
         np.testing.assert_array_equal(out.numpy(), expected)
 
 
+def test_masks_combine_with_and_or_xor_and_invert():
+    x = mg.tensor([0.5, 1.5, 2.5], requires_grad=True)
+    above, below = x > 1, x < 2
+    cases = [(~above, [True, False, False]), (above & below, [False, True, False]),
+             (above | below, [True, True, True]), (above ^ below, [True, False, True]),
+             (above & True, [False, True, True]), (False | above, [False, True, True]),
+             (np.array([True, False, True]) & above, [False, False, True])]
+    for out, expected in cases:
+        assert isinstance(out, mg.Tensor) and out.dtype == np.bool_ and not out.requires_grad
+        np.testing.assert_array_equal(out.numpy(), expected)
+    assert (~(mg.tensor(2.0) > 1)).shape == ()
+    ints = mg.tensor(np.array([1, 2, 3]))
+    np.testing.assert_array_equal((ints & 1).numpy(), [1, 0, 1])  # bitwise, as PyTorch
+    with pytest.raises(TypeError, match=r"^~: expected a bool or integer tensor.*float64"):
+        _ = ~x
+    with pytest.raises(TypeError, match=r"^&: expected bool or integer tensors"):
+        _ = above & x
+    with pytest.raises(ValueError, match=r"^\|: cannot combine .*\(3,\).*\(2,\)"):
+        above | mg.tensor(np.array([True, False]))
+
+
+def test_a_tensor_compared_with_none_is_false_not_elementwise():
+    x = mg.tensor([1.0, 2.0])
+    assert (x == None) is False  # noqa: E711 (the operator itself is under test)
+    assert (x != None) is True  # noqa: E711
+
+
 def test_tensor_hashes_by_identity():
     a, b = mg.tensor([1.0]), mg.tensor([1.0])
     assert len({a, b}) == 2  # usable as dict keys although == is elementwise
