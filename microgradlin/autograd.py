@@ -234,8 +234,9 @@ class Function:
     elementwise: bool = False
     # x * y, x @ y: each input's value is needed only for the other's gradient, so a saved
     # input is watched for in-place changes only where the other input wants a gradient
-    # (w * c with a constant c: an in-place change of w before backward is harmless)
-    save_crossed: bool = False
+    # (w * c with a constant c: an in-place change of w before backward is harmless). A
+    # pair of flags says it per input: x / y reads x only for y's gradient, y for both.
+    save_crossed: bool | tuple = False
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -398,6 +399,8 @@ def _binary_entry(cls):
     view = _static_view(cls)
     new = _node_maker(cls)
     save_crossed = cls.save_crossed
+    crossed_0, crossed_1 = save_crossed if save_crossed.__class__ is tuple else (
+        save_crossed, save_crossed)
 
     def apply_binary(x, y, params=None):
         """``params``: a dict of keyword arguments for ``forward``, or None."""
@@ -459,7 +462,8 @@ def _binary_entry(cls):
                        (y.data.shape, y.data.dtype) if y_rg else None)
         # the version cells of the saved tensors (constants such as 0.9 have none)
         if save_crossed:
-            watch_0, watch_1 = save_0 and y_rg, save_1 and x_rg
+            watch_0 = save_0 and (y_rg or not crossed_0)
+            watch_1 = save_1 and (x_rg or not crossed_1)
         else:
             watch_0, watch_1 = save_0, save_1
         if watch_0 and x.__class__ is Tensor:

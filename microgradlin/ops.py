@@ -209,16 +209,16 @@ class Div(Function):
 
     torch_promotion = True
 
-    save_inputs = (1,)
-    save_output = True
+    save_inputs = (0, 1)
+    save_crossed = (True, False)  # x is read only for y's gradient, y for both (as PyTorch)
 
     def forward(self, x, y):
         return x / y
 
-    # d/dx (x / y) = 1 / y, d/dy (x / y) = -x / y² = -out / y
+    # d/dx (x / y) = 1 / y, d/dy (x / y) = -x / y²
     def backward(self, g, x, y, out):
         need_x, need_y = self.needs_input_grad
-        return (g / y if need_x else None), (-g * out / y if need_y else None)
+        return (g / y if need_x else None), (-g * (x / y / y) if need_y else None)
 
 
 class Neg(Function):

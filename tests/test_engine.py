@@ -451,6 +451,39 @@ def test_the_output_of_a_power_may_change_in_place_before_backward():
     np.testing.assert_allclose(p.grad.numpy(), 2.0 ** np.array([2.0, 3.0]) * np.log(2.0))
 
 
+def test_a_quotient_watches_what_its_backward_reads_as_in_pytorch():
+    # x / y reads y for both gradients and x only for y's: the output is never read
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x / 2.0
+    with mg.no_grad():
+        y += 1
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.5, 0.5])
+    w = mg.tensor([4.0, 8.0], requires_grad=True)
+    y = x / w  # x changes before backward: w's gradient -x / w² would be wrong
+    with mg.no_grad():
+        x += 1
+    with pytest.raises(RuntimeError, match="backward of Div was modified"):
+        y.sum().backward()
+    c = mg.tensor([1.0, 2.0])
+    y = w / c  # c is read for w's gradient 1 / c, however it was made
+    c += 1
+    with pytest.raises(RuntimeError, match="backward of Div was modified"):
+        y.sum().backward()
+    x2 = mg.tensor([1.0, 2.0])
+    y = x2 / w  # w's gradient -x2 / w² reads w itself too
+    with mg.no_grad():
+        w += 0
+    with pytest.raises(RuntimeError, match="backward of Div was modified"):
+        y.sum().backward()
+    y = w / x2  # w's gradient 1 / x2 does not read w: a change of w is harmless
+    with mg.no_grad():
+        w *= 2
+    w.grad = None
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 0.5])
+
+
 def test_an_advanced_index_is_a_copy_and_leaves_the_version_alone():
     x = mg.tensor([1.0, 2.0, 3.0])
     w = mg.tensor([1.0, 1.0, 1.0], requires_grad=True)
