@@ -215,6 +215,10 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
         raise TypeError(
             "binary_cross_entropy_with_logits: input logits must be floating point, got "
             f"dtype {z.dtype}")
+    if not zd.ndim:  # one logit: a batch of one (the fused op's in-place steps need arrays,
+        # and NumPy makes scalars of 0-d results)
+        return binary_cross_entropy_with_logits(z.reshape(1), target.reshape(1), reduction
+                                                ).reshape(())
     return BCEWithLogits.apply_binary(z, target, _REDUCTION_PARAMS[reduction])
 
 
@@ -473,12 +477,18 @@ def _logits_2d(name, input):
 def nll_loss(input, target, reduction="mean") -> Tensor:
     """Negative log-likelihood: ℓ_i = -input[i, target_i] for log-probabilities (N, K).
 
-    ``target`` holds integer class indices of shape (N,), in [0, K). With
-    ``input = log_softmax(z)`` this is the cross-entropy J(w) = -1/N Σ_i log P(y = y_i | x_i).
-    The gradient is derived: -1 at each picked entry (÷ N for the mean), 0 elsewhere.
+    ``target`` holds integer class indices of shape (N,), in [0, K) (one sample: input (K,)
+    and a 0-d target, as PyTorch). With ``input = log_softmax(z)`` this is the cross-entropy
+    J(w) = -1/N Σ_i log P(y = y_i | x_i). The gradient is derived: -1 at each picked entry
+    (÷ N for the mean), 0 elsewhere.
     """
     _check_reduction("nll_loss", reduction)
-    logp = _logits_2d("nll_loss", input)
+    logp = _float_input("nll_loss", input)
+    if logp.ndim == 1:  # one unbatched sample
+        target = _as_target(logp, target)
+        out = nll_loss(logp.reshape(1, -1), target.reshape(1), reduction=reduction)
+        return out.reshape(()) if reduction == "none" else out
+    logp = _logits_2d("nll_loss", logp)
     n, k = logp.shape
     t = _class_indices("nll_loss", _as_target(logp, target), n, k)
     picked = logp[_xp(t).arange(n), t]

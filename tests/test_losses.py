@@ -454,3 +454,29 @@ def test_binary_cross_entropy_notices_a_target_changed_in_place():
     y += 0.5  # its gradient reads y: backward must refuse, as PyTorch's
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         loss.backward()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bce_with_logits_of_one_0d_logit(reduction, dtype):
+    # one sample's loss from a scalar logit: softplus(z) - z y, as PyTorch (0-d in, 0-d out)
+    z = mg.tensor(np.array(2.0, dtype), requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(z, mg.tensor(np.array(1.0, dtype)), reduction)
+    assert loss.shape == () and loss.dtype == dtype
+    np.testing.assert_allclose(loss.item(), np.log1p(np.exp(-2.0)), rtol=1e-6)
+    loss.backward()
+    assert z.grad.shape == () and z.grad.dtype == dtype
+    np.testing.assert_allclose(z.grad.item(), 1 / (1 + np.exp(-2.0)) - 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_of_one_unbatched_sample(reduction):
+    # input (K,) with a 0-d target, as cross_entropy and PyTorch take it
+    logp = mg.tensor(np.log([0.2, 0.3, 0.5]), requires_grad=True)
+    loss = F.nll_loss(logp, np.array(2), reduction=reduction)
+    assert loss.shape == ()
+    np.testing.assert_allclose(loss.item(), -np.log(0.5), rtol=1e-15)
+    loss.backward()
+    np.testing.assert_array_equal(logp.grad.numpy(), [0.0, 0.0, -1.0])
+    with pytest.raises(ValueError, match=r"nll_loss: input must have shape \(N, K\)"):
+        F.nll_loss(mg.tensor(np.zeros((2, 3, 4))), np.zeros(2, int))

@@ -306,12 +306,38 @@ def test_load_state_dict_refuses_a_wrong_shape_and_missing_buffers():
 @pytest.mark.parametrize("args, error, match", [
     (([],), ValueError, "empty parameter list"),
     ((mg.zeros(2, requires_grad=True),), TypeError, "single Tensor"),
-    (([mg.zeros(2)],), ValueError, "requires_grad=True"),
+    (([mg.zeros(2, requires_grad=True) * 2],), ValueError, "can only update leaves"),
     (([np.zeros(2)],), TypeError, "expected a Tensor"),
 ])
 def test_bad_parameters_are_refused(args, error, match):
     with pytest.raises(error, match=match):
         SGD(*args, lr=0.1)
+
+
+def test_a_frozen_leaf_is_taken_and_left_alone_as_in_pytorch():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    frozen = mg.tensor([5.0])  # requires_grad=False: never gets a .grad, never moves
+    opt = SGD([w, frozen], lr=0.5, momentum=0.9, weight_decay=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    assert frozen.grad is None and frozen.numpy().tolist() == [5.0]
+    assert not np.array_equal(w.numpy(), [1.0, 2.0])
+
+
+def test_numpy_numbers_are_taken_as_hyperparameters():
+    p = mg.zeros(2, requires_grad=True)
+    sgd = SGD([p], lr=np.float32(0.1), momentum=np.float32(0.9), weight_decay=np.int64(0))
+    adam = Adam([p], eps=np.float32(1e-8), weight_decay=np.float64(0.0))
+    prox = ProximalGD([p], lam=np.float32(0.5))
+    for group, name in [(sgd.param_groups[0], "momentum"), (adam.param_groups[0], "eps"),
+                        (prox.param_groups[0], "lam")]:
+        assert type(group[name]) is float  # stored as Python floats (state_dict-friendly)
+    with pytest.raises(ValueError, match=r"momentum must be a finite number >= 0"):
+        SGD([p], lr=0.1, momentum=np.float32(-1))
+    with pytest.raises(ValueError, match=r"lam must be a finite number >= 0"):
+        ProximalGD([p], lam=np.inf)
 
 
 def test_bad_hyperparameters_are_refused():
@@ -631,3 +657,15 @@ def test_a_0d_parameter_steps_like_a_vector_one_even_with_a_numpy_float32_lr():
         opt.step()
     assert scalar.data.dtype == np.float64
     assert scalar.data.item() == vector.data[0]
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float64, 1e200), (np.float32, 1e20)])
+def test_l2_ball_puts_a_far_away_point_on_the_sphere(dtype, big):
+    # ‖x‖² overflows there: the projection must still be x / ‖x‖ · r, not 0
+    x = np.array([3.0, -4.0], dtype) * dtype(big)
+    out = project_l2_ball(x, 2.0)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, [1.2, -1.6], rtol=1e-6 if dtype == np.float32 else 1e-15)
+    rows = project_l2_ball(np.stack([x, np.array([0.3, 0.4], dtype)]), 1.0, axis=1)
+    np.testing.assert_allclose(rows, [[0.6, -0.8], [0.3, 0.4]], rtol=1e-6)
+    assert project_l2_ball(np.zeros((0, 2)), 1.0, axis=1).shape == (0, 2)

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor, bump_version
-from .optimizers import Optimizer
+from .optimizers import Optimizer, _nonnegative
 
 __all__ = [
     "ProjectedGD", "ProximalGD",
@@ -69,7 +69,14 @@ def project_l2_ball(x, radius: float = 1.0, axis=None):
     if not radius > 0:
         raise ValueError(f"project_l2_ball: radius must be > 0, got {radius!r}")
     xp = backend.get_array_module(data)
-    norm = xp.sqrt((data * data).sum(axis=axis, keepdims=axis is not None))
+    if not data.size:
+        return _wrap(data.copy(), was_tensor)
+    # ‖x‖ = s ‖x / s‖ with s = max|x|: Σx² itself would overflow for |x| ≳ 1e154 (1e19 in
+    # float32) and put a far-away point at 0 instead of on the sphere
+    scale = xp.abs(data).max(axis=axis, keepdims=True)
+    scale = xp.where(scale > 0, scale, 1)
+    scaled = data / scale
+    norm = scale * xp.sqrt((scaled * scaled).sum(axis=axis, keepdims=True))
     factor = radius / xp.maximum(norm, radius)  # = min(1, r/‖x‖), with no 0/0 at x = 0
     return _wrap(data * factor.astype(data.dtype), was_tensor)
 
@@ -270,10 +277,7 @@ class ProximalGD(Optimizer):
         if not (prox is None or callable(prox) or prox in _PROXES):
             raise ValueError(f"ProximalGD: unknown prox {prox!r}; expected a callable "
                              f"(x, step) -> array, None, or one of {sorted(_PROXES)}")
-        lam = group["lam"]
-        if not isinstance(lam, (int, float)) or not lam >= 0 or lam == float("inf"):
-            raise ValueError(f"ProximalGD: lam must be a finite number >= 0, got {lam!r}")
-        group["lam"] = float(lam)
+        group["lam"] = _nonnegative(group["lam"], "lam", "ProximalGD")
 
     def step(self, closure=None):
         loss = None if closure is None else self._closure(closure)

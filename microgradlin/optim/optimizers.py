@@ -20,6 +20,7 @@ over groups and parameters.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -30,6 +31,13 @@ from ..tensor import Tensor, tick
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 _SERIALISABLE = (bool, int, float, str, type(None))
+
+
+def _nonnegative(value, name: str, who: str) -> float:
+    """A hyper-parameter as a finite float >= 0 (Python or NumPy numbers, as PyTorch takes)."""
+    if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{who}: {name} must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 def _check_lr(lr, who: str) -> float:
@@ -81,10 +89,11 @@ class Optimizer:
                 raise TypeError(
                     f"{who}: parameter {i} is a {type(p).__name__}, expected a Tensor"
                 )
-            if not p.requires_grad or not p.is_leaf:
+            if not p.is_leaf:  # (a frozen leaf, requires_grad=False, is skipped: no grad)
                 raise ValueError(
-                    f"{who}: parameter {i} (shape {tuple(p.shape)}) must be a leaf tensor with "
-                    "requires_grad=True (an optimizer can only update leaves)"
+                    f"{who}: parameter {i} (shape {tuple(p.shape)}) is computed from other "
+                    "tensors (it has a grad_fn); an optimizer can only update leaves, e.g. "
+                    "tensors made with requires_grad=True"
                 )
             if id(p) in seen:
                 raise ValueError(
@@ -322,10 +331,7 @@ class SGD(Optimizer):
 
     def _check_group(self, group):
         for name in ("momentum", "weight_decay"):
-            v = group[name]
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"SGD: {name} must be a finite number >= 0, got {v!r}")
-            group[name] = float(v)
+            group[name] = _nonnegative(group[name], name, "SGD")
         group["nesterov"] = bool(group["nesterov"])
         if group["nesterov"] and group["momentum"] <= 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0 (as in PyTorch)")
@@ -386,10 +392,7 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {group['betas']!r}")
         group["betas"] = betas
         for name in ("eps", "weight_decay"):
-            v = group[name]
-            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"Adam: {name} must be a finite number >= 0, got {v!r}")
-            group[name] = float(v)
+            group[name] = _nonnegative(group[name], name, "Adam")
 
     def step(self, closure=None):
         loss = None if closure is None else self._closure(closure)
