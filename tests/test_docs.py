@@ -34,3 +34,12 @@ def test_markdown_python_blocks_run(path, tmp_path, monkeypatch):
 
 def test_docs_have_runnable_examples():
     assert any(python_blocks(f) for f in FILES)
+
+
+def test_the_api_reference_is_generated_from_the_current_docstrings():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(ROOT / "docs" / "make_api.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -140,3 +140,64 @@ def test_lr_scheduler_scales_groups_from_their_own_lr_even_after_a_zero_first():
     opt.add_param_group({"params": [c], "lr": 2.0})  # taken in from its own lr
     sched.step()
     assert math.isclose(sched.get_last_lr()[2], 2.0 * 0.5)
+
+
+def _two_groups():
+    a, b = mg.zeros(1, requires_grad=True), mg.zeros(1, requires_grad=True)
+    return SGD([{"params": [a]}, {"params": [b], "lr": 1.0}], lr=0.1)
+
+
+def test_a_warm_up_from_zero_scales_every_group_as_lambda_lr():
+    # lr_k(t) = lr_k · f(t) / lr_0 when f(0) = 0: PyTorch's LambdaLR with f(t) / lr_0
+    opt = _two_groups()
+    sched = LRScheduler(opt, lambda t: 0.1 * min(1.0, t / 4))
+    seen = []
+    for _ in range(6):
+        seen.append(sched.get_last_lr())
+        opt.step()
+        sched.step()
+    expected = [[0.1 * min(1.0, t / 4), 1.0 * min(1.0, t / 4)] for t in range(6)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-15)
+    opt = SGD([mg.zeros(1, requires_grad=True)], lr=0.1)
+    sched = LRScheduler(opt, Constant(0.0))  # a schedule at 0 from the start is no error
+    assert sched.get_last_lr() == [0.0]
+
+
+def test_cosine_brings_every_group_to_the_same_floor():
+    # ε_k(t) = ε_min + (ε_k - ε_min)(1 + cos(π t / T)) / 2, as CosineAnnealingLR per group
+    opt = _two_groups()
+    sched = LRScheduler(opt, Cosine(0.1, total_steps=10, lr_min=0.01))
+    for t in range(11):
+        c = (1 + math.cos(math.pi * t / 10)) / 2
+        np.testing.assert_allclose(sched.get_last_lr(),
+                                   [0.01 + 0.09 * c, 0.01 + 0.99 * c], rtol=1e-14)
+        opt.step()
+        sched.step()
+    c = mg.zeros(1, requires_grad=True)
+    opt.add_param_group({"params": [c], "lr": 0.5})  # after the schedule reached its floor
+    sched.step()
+    assert len(sched.get_last_lr()) == 3
+
+
+def test_a_resumed_scheduler_does_not_decay_twice_whatever_the_loading_order():
+    opt = _two_groups()
+    sched = LRScheduler(opt, StepDecay(0.1, step_size=1, gamma=0.5))
+    for _ in range(3):
+        sched.step()
+    expected = sched.get_last_lr()
+    np.testing.assert_allclose(expected, [0.0125, 0.125], rtol=1e-15)
+    opt_state, sched_state = opt.state_dict(), sched.state_dict()
+    resumed = _two_groups()
+    resumed.load_state_dict(opt_state)  # the optimizer first: its groups at the decayed lrs
+    again = LRScheduler(resumed, StepDecay(0.1, step_size=1, gamma=0.5))
+    again.load_state_dict(sched_state)
+    np.testing.assert_allclose(again.get_last_lr(), expected, rtol=1e-15)
+    again.step()
+    np.testing.assert_allclose(again.get_last_lr(), [0.00625, 0.0625], rtol=1e-15)
+
+
+def test_a_callable_at_zero_with_a_first_group_at_zero_cannot_scale_other_groups():
+    a, b = mg.zeros(1, requires_grad=True), mg.zeros(1, requires_grad=True)
+    opt = SGD([{"params": [a], "lr": 0.0}, {"params": [b], "lr": 1.0}], lr=0.1)
+    with pytest.raises(ValueError, match="cannot scale param group 1"):
+        LRScheduler(opt, lambda t: 0.1 * t)

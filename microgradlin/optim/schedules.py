@@ -20,6 +20,7 @@ optimizer by hand with :class:`LRScheduler`::
 
 from __future__ import annotations
 
+import copy
 import math
 
 __all__ = ["Schedule", "Constant", "InverseTime", "StepDecay", "Exponential", "Cosine",
@@ -54,6 +55,14 @@ class Schedule:
 
     def lr_at(self, t: int) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def from_lr(self, lr: float) -> Schedule:
+        """The same schedule started from another initial rate ε₀ (another param group's):
+        every formula here is ε₀ times a decay, except Cosine's floor ε_min, which stays
+        where it is (as PyTorch's schedulers treat each group)."""
+        other = copy.copy(self)
+        other.lr = float(lr)
+        return other
 
     def __repr__(self):
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -168,9 +177,13 @@ class LRScheduler:
     The schedule gives the learning rate itself (``Cosine(0.1, ...)`` starts at 0.1): on
     construction the first param group's lr is set to ``schedule(0)``, and each ``step()``
     (call it after ``optimizer.step()``) advances t by one and sets it to ``schedule(t)``.
-    Other param groups follow the schedule's decay from their own lr, as PyTorch's
-    schedulers scale each group's lr: groups at 0.1 and 1.0 under ``StepDecay(0.1, s, 0.1)``
-    go to 0.01 and 0.1 after s steps.
+
+    Other param groups follow the same schedule from their own lr, as PyTorch's schedulers
+    treat each group: groups at 0.1 and 1.0 under ``StepDecay(0.1, s, 0.1)`` go to 0.01 and
+    0.1 after s steps; under ``Cosine(0.1, T, lr_min)`` both end at lr_min. A plain callable
+    ``t -> lr`` scales them as PyTorch's LambdaLR: group k gets lr_k · schedule(t) / r, with
+    r = schedule(0), or the first group's lr if schedule(0) is 0 (a warm-up from 0).
+    A group added later (``add_param_group``) goes on from its lr with the schedule's decay.
     """
 
     def __init__(self, optimizer, schedule):
@@ -180,20 +193,36 @@ class LRScheduler:
         self.optimizer = optimizer
         self.schedule = schedule
         self.t = 0
-        # each group's own lr at the start (PyTorch's initial_lr); a group added later with
-        # add_param_group decays from its lr then, at the next step
+        # each group's lr at t = 0 (PyTorch's initial_lr), and its own schedule
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
-        self._factor = 1.0
+        self._schedules = []
         self._apply()
+
+    def _group_schedule(self, k, base):
+        schedule = self.schedule
+        if k == 0:
+            return schedule
+        if isinstance(schedule, Schedule) and hasattr(schedule, "lr"):
+            return schedule.from_lr(base)
+        ref = schedule(0) or self.base_lrs[0]
+        if not ref:
+            raise ValueError(
+                f"LRScheduler: cannot scale param group {k} by the schedule: schedule(0) and "
+                "the first group's lr are both 0; give the first group its peak lr")
+        return lambda t: base * (schedule(t) / ref)
 
     def _apply(self) -> None:
         groups = self.optimizer.param_groups
-        self.base_lrs += [group["lr"] / self._factor for group in groups[len(self.base_lrs):]]
-        lr = self.schedule(self.t)
-        self._factor = lr / self.schedule(0)  # the decay so far (schedule(0) > 0)
-        groups[0]["lr"] = lr
-        for group, base in zip(groups[1:], self.base_lrs[1:]):
-            group["lr"] = base * self._factor
+        for k in range(len(self.base_lrs), len(groups)):  # added since the last step: on
+            # from its lr then, as if it had followed the schedule's decay all along
+            unit = self._group_schedule(k, 1.0)
+            decay = unit(self._applied_t) / unit(0) if unit(0) else 0.0
+            self.base_lrs.append(groups[k]["lr"] / decay if decay else groups[k]["lr"])
+        self._schedules += [self._group_schedule(k, self.base_lrs[k])
+                            for k in range(len(self._schedules), len(groups))]
+        for group, schedule in zip(groups, self._schedules):
+            group["lr"] = float(schedule(self.t))
+        self._applied_t = self.t
 
     def step(self) -> None:
         self.t += 1
@@ -204,9 +233,14 @@ class LRScheduler:
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict:
-        return {"t": self.t}
+        """The step count and each group's initial lr (so that loading it needs no care
+        about the order in which the optimizer's state was loaded)."""
+        return {"t": self.t, "base_lrs": list(self.base_lrs)}
 
     def load_state_dict(self, state: dict) -> None:
         t = state["t"]
         self.t = int(t.item() if hasattr(t, "item") else t)
+        if "base_lrs" in state:
+            self.base_lrs = [float(lr) for lr in state["base_lrs"]]
+            self._schedules = []
         self._apply()
