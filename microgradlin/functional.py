@@ -443,6 +443,11 @@ def _as_target(x, target):
     return _xp(x.data).asarray(target)
 
 
+class ClassIndexError(ValueError, IndexError):
+    """A class index outside [0, K): an IndexError, as PyTorch's "Target is out of bounds",
+    and a ValueError (a bad value), as it was here first."""
+
+
 def _class_indices(name, target, n, k):
     """Validate integer class indices: shape (N,), values in [0, K) (one reduction)."""
     t = _raw(target)
@@ -457,7 +462,7 @@ def _class_indices(name, target, n, k):
         )
     bad = (t < 0) | (t >= k) if _check_values(t) else None
     if bad is not None and bad.any():
-        raise ValueError(
+        raise ClassIndexError(
             f"{name}: class index {_first_bad(t, bad)!r} is out of range for {k} classes "
             f"(valid: 0 to {k - 1})"
         )

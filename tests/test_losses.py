@@ -380,6 +380,8 @@ def test_cross_entropy_refuses_bad_targets():
         F.cross_entropy(z, np.array([0, 4, 1]))
     with pytest.raises(ValueError, match="class index -1"):
         F.cross_entropy(z, np.array([0, -1, 1]))
+    with pytest.raises(IndexError, match="class index 7"):  # PyTorch's error class too
+        F.nll_loss(z, np.array([0, 7, 1]))
     with pytest.raises(TypeError, match="integer class indices"):
         F.cross_entropy(z, np.array([0.0, 1.0, 2.0]))  # float labels of shape (N,)
     with pytest.raises(ValueError, match=r"shape \(3,\)"):
