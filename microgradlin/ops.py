@@ -575,6 +575,21 @@ class Cast(Function):
         return g
 
 
+class Clone(Function):
+    """A copy of x with its own memory (PyTorch's ``clone``): recorded, unlike ``.data.copy()``."""
+
+    __slots__ = ()
+
+    elementwise = True
+
+    def forward(self, x):
+        return x.copy()
+
+    # d/dx copy(x) = 1
+    def backward(self, g, x, out):
+        return g
+
+
 class ToDevice(Function):
     """x copied to another device (CPU <-> GPU)."""
 

@@ -193,6 +193,13 @@ class Tensor:
     def numel(self) -> int:
         return int(self.data.size)
 
+    def dim(self) -> int:
+        """The number of axes (PyTorch's name for ``ndim``)."""
+        return self.data.ndim
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
     def __len__(self):
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -227,6 +234,17 @@ class Tensor:
 
     def __int__(self):
         return int(self.item())
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its value, as in PyTorch; other
+        tensors only without a format spec (as their repr)."""
+        if self.data.ndim == 0:
+            return format(self.item(), spec)
+        if not spec:
+            return str(self)
+        raise TypeError(
+            f"format spec {spec!r} applies to 0-d tensors only, got one of shape "
+            f"{tuple(self.shape)}; format .item() of one element, or .tolist()")
 
     def __bool__(self):
         if self.data.size != 1:
@@ -289,6 +307,15 @@ class Tensor:
     @property
     def retains_grad(self) -> bool:
         return self.grad_fn is not None and self.grad_fn.retained is not None
+
+    def fill_(self, value) -> Tensor:
+        """Fill with ``value`` in place (allowed where ``zero_`` is)."""
+        return self._inplace(_fill, value, "fill_")
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory, still in the graph: gradients flow back through it
+        (``detach()`` shares memory and leaves the graph)."""
+        return ops.Clone.apply_unary(self)
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place (allowed on tensors that do not require grad, or
@@ -591,6 +618,14 @@ class Tensor:
         n = self.data.size if axis is None else int(np.prod(
             [self.shape[a] for a in ((axis,) if isinstance(axis, int) else axis)]))
         return (centered * centered).sum(axis=axis, keepdims=keepdims) / (n - ddof)
+
+    def std(self, axis=None, keepdims=False, ddof=1) -> Tensor:
+        """Standard deviation √var (``ddof=1`` by default, as ``torch.std``)."""
+        return self.var(axis=axis, keepdims=keepdims, ddof=ddof).sqrt()
+
+    def matmul(self, other) -> Tensor:
+        """``self @ other``."""
+        return self @ other
 
     def argmax(self, axis=None) -> Tensor:
         return Tensor._make(self.data.argmax(axis=axis), None, False, [0])

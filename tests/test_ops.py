@@ -126,6 +126,8 @@ OPS = {
                           lambda a: a.min(axis=0, keepdims=True), _CUBE),
     "min_tuple": (lambda a: a.min(axis=(-2, -1)), lambda a: a.min(axis=(1, 2)), _CUBE),
     "var": (lambda a: a.var(axis=1), lambda a: a.var(axis=1, ddof=1), _CUBE),  # torch: unbiased
+    "std": (lambda a: a.std(axis=(0, 2), keepdims=True),
+            lambda a: a.std(axis=(0, 2), keepdims=True, ddof=1), _CUBE),
     "logsumexp_all": (lambda a: mg.logsumexp(a), _np_logsumexp, _CUBE),
     "logsumexp_axis": (lambda a: mg.logsumexp(a, axis=-1),
                        lambda a: _np_logsumexp(a, axis=-1), _CUBE),
@@ -149,6 +151,7 @@ OPS = {
                        lambda a: (a * a).transpose(1, 2, 0), _CUBE),
     "transpose_tuple": (lambda a: (a * a).transpose((2, 0, 1)),
                         lambda a: (a * a).transpose(2, 0, 1), _CUBE),
+    "clone": (lambda a: (a * a).clone(), lambda a: a * a, _CUBE),
     "T": (lambda a: (a * a).T, lambda a: (a * a).T, [[((2, 3), "any")], [((4,), "any")]]),
     "swapaxes": (lambda a: (a * a).swapaxes(0, -1), lambda a: (a * a).swapaxes(0, -1), _CUBE),
     "unsqueeze_squeeze": (lambda a: (a * a).unsqueeze(1).squeeze(0),

@@ -304,6 +304,40 @@ def test_a_tensor_compared_with_none_is_false_not_elementwise():
     assert (x != None) is True  # noqa: E711
 
 
+def test_a_0d_tensor_formats_as_its_value():
+    loss = mg.tensor([0.25, 0.5], requires_grad=True).mean()
+    assert f"{loss:.3f}" == "0.375" and f"{loss:>8.2e}" == "3.75e-01"  # as PyTorch
+    t = mg.tensor([1.0, 2.0])
+    assert f"{t}" == str(t)
+    with pytest.raises(TypeError, match=r"format spec '.2f' applies to 0-d tensors.*\(2,\)"):
+        f"{t:.2f}"
+
+
+def test_clone_copies_and_stays_in_the_graph():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    c = x.clone()
+    assert not np.shares_memory(c.numpy(), x.numpy()) and c.grad_fn is not None
+    (c * mg.tensor([3.0, 4.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+    plain = mg.tensor(np.float32([1.0]))
+    copy = plain.clone()
+    copy += 1  # its own memory: the original is untouched
+    assert plain.item() == 1.0 and copy.dtype == np.float32 and not copy.requires_grad
+
+
+def test_fill_dim_and_is_floating_point():
+    t = mg.tensor([1.0, 2.0])
+    assert t.fill_(7.5) is t and t.tolist() == [7.5, 7.5]
+    assert t.dim() == 1 and t.is_floating_point()
+    assert not mg.tensor(np.array([1, 2])).is_floating_point()
+    w = mg.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place fill_ on a tensor that requires grad"):
+        w.fill_(0.0)
+    with mg.no_grad():
+        w.fill_(0.0)
+    assert w.tolist() == [0.0]
+
+
 def test_tensor_hashes_by_identity():
     a, b = mg.tensor([1.0]), mg.tensor([1.0])
     assert len({a, b}) == 2  # usable as dict keys although == is elementwise
