@@ -6,6 +6,8 @@ from primitives around the fused, stable ``logsumexp``.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import backend, cuda, ops
@@ -203,6 +205,12 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
         yd = target
     else:
         yd = target = Tensor(target, dtype=dtype)
+    if yd.dtype.kind not in "biuf":
+        raise TypeError("binary_cross_entropy_with_logits: target must hold numbers in [0, 1], "
+                        f"got dtype {yd.dtype}")
+    _check_unit_interval("binary_cross_entropy_with_logits", "target", target, yd,
+                         " (labels in {0, 1}, or probabilities; for labels in {-1, +1} "
+                         "pass (y + 1) / 2)")
     if yd.dtype is not dtype and yd.dtype != dtype:
         target = target.astype(dtype)  # float32 logits keep a float32 loss
     if zd.shape != yd.shape:
@@ -291,6 +299,32 @@ def _check_values(data) -> bool:
     return not backend.is_gpu_array(data)
 
 
+_last_valid_target = [None, None, -1]  # the Tensor last found in [0, 1], its array, version
+
+
+def _check_unit_interval(name, what, target, data, hint=""):
+    """Every value of ``data`` in [0, 1] (nan refused), or a ValueError naming one that is not.
+
+    A target Tensor found valid is not read again while it is unchanged (the same array, the
+    same version stamp): a full-batch loop hands the same target to the loss at every step,
+    and reading 512 labels costs about 5% of a 512×100 logistic step. (Writes into ``.data``
+    itself bypass the stamp, as everywhere.)
+    """
+    cached = target.__class__ is Tensor and target.data is data
+    if cached:
+        ref, array, version = _last_valid_target
+        if array is data and version == target._vc[0] and ref() is target:
+            return
+    if not data.size or not _check_values(data):
+        return
+    if not (data.min() >= 0 and data.max() <= 1):  # (a nan fails both)
+        bad = ~((data >= 0) & (data <= 1))
+        raise ValueError(f"{name}: {what} must lie in [0, 1], got {_first_bad(data, bad)!r}"
+                         + hint)
+    if cached:
+        _last_valid_target[:] = [weakref.ref(target), data, target._vc[0]]
+
+
 def _first_bad(values, bad):
     """The first offending value, for an error message (only called once something is bad)."""
     return _raw(values)[bad].reshape(-1)[0].item()
@@ -364,17 +398,10 @@ def binary_cross_entropy(input, target, reduction="mean") -> Tensor:
     _check_reduction("binary_cross_entropy", reduction)
     p = _float_input("binary_cross_entropy", input)
     y = _target_like("binary_cross_entropy", p, target)
-    for what, v in (("input probabilities", p), ("target", y)):
-        data = _raw(v)
-        if not _check_values(data):
-            continue
-        bad = ~((data >= 0) & (data <= 1))  # also catches nan
-        if bad.any():
-            raise ValueError(
-                f"binary_cross_entropy: {what} must lie in [0, 1], got {_first_bad(data, bad)!r}"
-                + ("; apply sigmoid first, or use binary_cross_entropy_with_logits on logits"
-                   if v is p else "")
-            )
+    _check_unit_interval("binary_cross_entropy", "input probabilities", p, p.data,
+                         "; apply sigmoid first, or use binary_cross_entropy_with_logits on "
+                         "logits")
+    _check_unit_interval("binary_cross_entropy", "target", target, _raw(y))
     if isinstance(target, Tensor) and y is target.data:
         y = target  # the Tensor itself: its in-place changes before backward are caught
     return BinaryCrossEntropy.apply_binary(p, y, _REDUCTION_PARAMS[reduction])
@@ -603,13 +630,7 @@ def cross_entropy(input, target, reduction="mean") -> Tensor:
                 "probability row per sample (shape (N, K))"
             )
         t = _target_like("cross_entropy", z, target)
-        data = _raw(t)
-        bad = ~((data >= 0) & (data <= 1)) if _check_values(data) else None  # catches nan
-        if bad is not None and bad.any():
-            raise ValueError(
-                f"cross_entropy: target probabilities must lie in [0, 1], got "
-                f"{_first_bad(data, bad)!r}"
-            )
+        _check_unit_interval("cross_entropy", "target probabilities", target, _raw(t))
     else:
         raise TypeError(
             f"cross_entropy: target must be integer class indices or float probabilities, "

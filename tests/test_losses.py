@@ -482,3 +482,41 @@ def test_nll_loss_of_one_unbatched_sample(reduction):
     np.testing.assert_array_equal(logp.grad.numpy(), [0.0, 0.0, -1.0])
     with pytest.raises(ValueError, match=r"nll_loss: input must have shape \(N, K\)"):
         F.nll_loss(mg.tensor(np.zeros((2, 3, 4))), np.zeros(2, int))
+
+
+@pytest.mark.parametrize("bad, shown", [([1.0, -1.0, 1.0, 0.0], "-1.0"),
+                                        ([1.0, 2.0, 1.0, 0.0], "2.0"),
+                                        ([1.0, np.nan, 1.0, 0.0], "nan")])
+def test_bce_with_logits_refuses_targets_outside_0_1(bad, shown):
+    z = mg.tensor([0.3, -1.2, 2.0, 0.1])
+    for target in (np.array(bad), mg.tensor(bad), bad):
+        with pytest.raises(ValueError, match=rf"^binary_cross_entropy_with_logits: target must "
+                                             rf"lie in \[0, 1\], got {shown}.*\(y \+ 1\) / 2"):
+            F.binary_cross_entropy_with_logits(z, target)
+    with pytest.raises(TypeError, match="target must hold numbers in .* dtype <U1"):
+        F.binary_cross_entropy_with_logits(z, np.array(["1", "0", "1", "0"]))
+    # soft labels and bool/int labels in [0, 1] are fine
+    F.binary_cross_entropy_with_logits(z, np.array([1.0, 0.0, 0.25, 1.0]))
+    F.binary_cross_entropy_with_logits(z, np.array([True, False, True, False]))
+
+
+def test_a_target_tensor_is_checked_again_once_it_changes():
+    # (a valid target Tensor is not re-read while unchanged: see _check_unit_interval)
+    z = mg.tensor([0.3, -1.2])
+    y = mg.tensor([1.0, 0.0])
+    F.binary_cross_entropy_with_logits(z, y)
+    F.binary_cross_entropy_with_logits(z, y)
+    y -= 1  # a new version
+    with pytest.raises(ValueError, match="got -1.0"):
+        F.binary_cross_entropy_with_logits(z, y)
+    y = mg.tensor([1.0, 0.0])
+    F.binary_cross_entropy_with_logits(z, y)
+    y.data = np.array([3.0, 0.0])  # another array
+    with pytest.raises(ValueError, match="got 3.0"):
+        F.binary_cross_entropy_with_logits(z, y)
+    probs = mg.tensor([[0.5, 0.5]])
+    F.cross_entropy(mg.tensor([[1.0, 2.0]]), probs)
+    with mg.no_grad():
+        probs *= 3
+    with pytest.raises(ValueError, match="cross_entropy: target probabilities must lie in"):
+        F.cross_entropy(mg.tensor([[1.0, 2.0]]), probs)
