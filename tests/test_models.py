@@ -293,3 +293,97 @@ def test_a_frozen_parameter_stays_a_parameter():
     state["bias"] = state["bias"] + 1.0
     lin.load_state_dict(state)
     assert (lin.bias.numpy() == state["bias"]).all()
+
+
+# ----------------------------------------------------------------------------- bad data
+_X4 = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+_PM = np.array([-1, -1, 1, 1])
+_01 = np.array([0, 0, 1, 1])
+
+
+def _fitted():
+    from microgradlin.models import (
+        Adaline,
+        LinearRegression,
+        LogisticRegression,
+        Perceptron,
+        SoftmaxRegression,
+    )
+
+    return [(Perceptron().fit(_X4, _PM), _PM, "Perceptron"),
+            (Adaline().fit_closed_form(_X4, _PM), _PM, "Adaline"),
+            (LogisticRegression(seed=0).fit(_X4, _01, epochs=50), _01, "LogisticRegression"),
+            (SoftmaxRegression(seed=0).fit(_X4, _01, epochs=50), _01, "SoftmaxRegression"),
+            (LinearRegression().fit_closed_form(_X4, 3 * _X4[:, 0] + 1), 3 * _X4[:, 0] + 1,
+             "LinearRegression")]
+
+
+def test_score_checks_y_as_fit_does():
+    # an (N, 1) y would broadcast against the (N,) predictions to (N, N): a wrong score
+    for model, y, name in _fitted():
+        assert model.score(_X4, y) == 1.0
+        with pytest.raises(ValueError, match=rf"^{name}: y must have shape .*\(4, 1\)"):
+            model.score(_X4, y[:, None])
+        with pytest.raises(ValueError, match=rf"^{name}: .*\(3,\)|^{name}: X has 4 samples"):
+            model.score(_X4, y[:3])
+    perceptron = _fitted()[0][0]
+    with pytest.raises(ValueError, match=r"labels must be in \{-1, 1\}, got 0"):
+        perceptron.score(_X4, _01)  # {0, 1} labels on a ±1 model
+
+
+def test_r2_of_a_constant_target_follows_scikit_learn():
+    # Σ(y - ȳ)² = 0: R² is 1 for a perfect prediction, else 0 (not a ZeroDivisionError)
+    from microgradlin.models import LinearRegression
+
+    model = LinearRegression().fit_closed_form(_X4, 3 * _X4[:, 0] + 1)
+    assert model.score(_X4[:1], np.array([-5.0])) == 1.0
+    assert model.score(_X4[:1], np.array([0.0])) == 0.0
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_fit_refuses_nan_and_inf_data(bad):
+    from microgradlin.models import LinearRegression, LogisticRegression, Perceptron
+
+    Xb = _X4.copy()
+    Xb[2, 0] = bad
+    shown = repr(float(bad))
+    fits = [(lambda: Perceptron().fit(Xb, _PM), "Perceptron.fit"),
+            (lambda: LinearRegression().fit_closed_form(Xb, _X4[:, 0]),
+             "LinearRegression.fit_closed_form"),
+            (lambda: LinearRegression().fit(Xb, _X4[:, 0], epochs=2), "LinearRegression.fit"),
+            (lambda: LogisticRegression().fit(Xb, _01, epochs=2), "LogisticRegression.fit")]
+    for fit, name in fits:
+        with pytest.raises(ValueError, match=rf"^{name}: X contains {shown} \(sample 2\)"):
+            fit()
+    yb = _X4[:, 0].copy()
+    yb[0] = bad
+    with pytest.raises(ValueError, match=rf"y contains {shown} \(sample 0\)"):
+        LinearRegression().fit_closed_form(_X4, yb)
+
+
+def test_fit_refuses_empty_data():
+    from microgradlin.models import (
+        LinearRegression,
+        LogisticRegression,
+        Perceptron,
+        SoftmaxRegression,
+    )
+
+    empty = np.zeros((0, 2))
+    for fit in (lambda: Perceptron().fit(empty, np.zeros(0)),
+                lambda: LinearRegression().fit_closed_form(empty, np.zeros(0), alpha=1.0),
+                lambda: LinearRegression().fit(empty, np.zeros(0)),
+                lambda: LogisticRegression().fit(empty, np.zeros(0)),
+                lambda: SoftmaxRegression(n_classes=3).fit(empty, np.zeros(0, int))):
+        with pytest.raises(ValueError, match=r"X has no samples \(shape \(0, 2\)\)"):
+            fit()
+    with pytest.raises(ValueError, match="y has no labels"):
+        SoftmaxRegression().fit(empty, np.zeros(0, int))
+
+
+def test_class_labels_that_are_not_whole_numbers_are_shown():
+    from microgradlin.models import SoftmaxRegression
+
+    for bad, shown in ((1.5, "1.5"), (np.inf, "inf"), (np.nan, "nan")):
+        with pytest.raises(ValueError, match=rf"whole numbers 0..K-1, got {shown}"):
+            SoftmaxRegression().fit(_X4, [0.0, 1.0, bad, 1.0])

@@ -44,6 +44,22 @@ def as_2d_array(name, X):
     return X
 
 
+def check_fit_data(name, what, data):
+    """Data to train on: at least one sample, and no nan or inf (they would train to nan
+    weights, or to a misleading "diverged" error). One pass over the data per ``fit``."""
+    if not data.shape[0]:
+        raise ValueError(f"{name}: {what} has no samples (shape {tuple(data.shape)})")
+    if data.dtype.kind == "f":
+        finite = backend.get_array_module(data).isfinite(data)
+        if not bool(finite.all()):
+            row = int(backend.to_numpy((~finite).reshape(data.shape[0], -1).any(axis=1))
+                      .argmax())
+            value = backend.to_numpy(data[row]).reshape(-1)
+            value = value[~np.isfinite(value)][0].item()
+            raise ValueError(f"{name}: {what} contains {value!r} (sample {row}); remove or "
+                             "fill in such values before training")
+
+
 def labels_in(name, y, allowed, n=None, hint=""):
     """Check that every label is one of ``allowed`` (one elementwise test, one reduction)."""
     y = raw(y)
@@ -70,11 +86,17 @@ def class_indices(name, y, n=None, n_classes=None):
     if n is not None and y.shape[0] != n:
         raise ValueError(f"{name}: X has {n} samples but y has {y.shape[0]} labels")
     if y.dtype.kind == "f":
-        if not bool((y == backend.get_array_module(y).round(y)).all()):
-            raise ValueError(f"{name}: class labels must be whole numbers 0..K-1")
+        xp = backend.get_array_module(y)
+        bad = ~((y == xp.round(y)) & xp.isfinite(y))
+        if bool(bad.any()):
+            raise ValueError(f"{name}: class labels must be whole numbers 0..K-1, got "
+                             f"{y[bad][0].item()!r}")
         y = y.astype(np.int64)
     elif y.dtype.kind not in "iu":
         raise TypeError(f"{name}: class labels must be integers 0..K-1, got dtype {y.dtype}")
+    if n_classes is None and not y.shape[0]:
+        raise ValueError(f"{name}: y has no labels (shape {tuple(y.shape)}), so there are no "
+                         "classes to learn")
     k = int(y.max()) + 1 if n_classes is None else int(n_classes)
     bad = (y < 0) | (y >= k)
     if bad.any():
@@ -97,10 +119,15 @@ def accuracy(pred, y) -> float:
 
 
 def r2_score(pred, y) -> float:
-    """Coefficient of determination R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)²."""
+    """Coefficient of determination R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)².
+
+    For a constant y (Σ(y - ȳ)² = 0) the ratio is undefined: 1.0 for a perfect prediction,
+    else 0.0 (scikit-learn's convention)."""
     pred, y = _host_pair(pred, y)
     ss_res = float(((y - pred) ** 2).sum())
     ss_tot = float(((y - y.mean()) ** 2).sum())
+    if ss_tot == 0:
+        return 1.0 if ss_res == 0 else 0.0
     return 1.0 - ss_res / ss_tot
 
 
@@ -198,6 +225,9 @@ class LinearModel(Module):
             raise ValueError(f"{type(self).__name__}.fit: epochs must be an integer >= 0")
         phi = self.features(X)
         targets = self._targets_on_device(y, phi)
+        name = f"{type(self).__name__}.fit"
+        check_fit_data(name, "X" if self.feature_map is None else "Φ(X)", phi.data)
+        check_fit_data(name, "y", targets)
         self._ensure_built(phi)
         phi = phi.detach()
         n = phi.shape[0]

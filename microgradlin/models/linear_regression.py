@@ -23,7 +23,7 @@ from .. import backend
 from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Tensor
-from ._common import LinearModel, accuracy, labels_in, r2_score, raw
+from ._common import LinearModel, accuracy, check_fit_data, labels_in, r2_score, raw
 from .features import add_bias_column
 
 __all__ = ["LinearRegression", "Adaline"]
@@ -96,6 +96,9 @@ class LinearRegression(LinearModel):
                              f"got {alpha!r}")
         phi = self.features(X)
         targets = self._targets(y, phi.shape[0], phi.dtype)
+        name = f"{type(self).__name__}.fit_closed_form"
+        check_fit_data(name, "X" if self.feature_map is None else "Φ(X)", phi.data)
+        check_fit_data(name, "y", targets)
         self._ensure_built(phi)
         xp = backend.get_array_module(phi.data)
         A = add_bias_column(phi.data).astype(np.float64)  # Φ = [1 | Φ(X)]: the slides' Xᵀ
@@ -131,7 +134,8 @@ class LinearRegression(LinearModel):
 
     def score(self, X, y) -> float:
         """R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)² (1 is a perfect fit, 0 is predicting ȳ)."""
-        return r2_score(self.predict(X), raw(y))
+        pred = self.predict(X)
+        return r2_score(pred, self._targets(y, pred.shape[0], pred.dtype))
 
 
 class Adaline(LinearRegression):
@@ -159,4 +163,5 @@ class Adaline(LinearRegression):
 
     def score(self, X, y) -> float:
         """Accuracy: the fraction of samples with predict(X) == y."""
-        return accuracy(self.predict(X), raw(y))
+        pred = self.predict(X)
+        return accuracy(pred, self._targets(y, pred.shape[0], np.float64))

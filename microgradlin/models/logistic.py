@@ -18,7 +18,7 @@ import numpy as np
 from .. import functional as F
 from ..ops import sigmoid_array
 from ..tensor import Tensor
-from ._common import LinearModel, accuracy, labels_in, raw
+from ._common import LinearModel, accuracy, labels_in
 
 __all__ = ["LogisticRegression"]
 
@@ -75,4 +75,5 @@ class LogisticRegression(LinearModel):
 
     def score(self, X, y) -> float:
         """Accuracy: the fraction of samples with predict(X) == y."""
-        return accuracy(self.predict(X), raw(y))
+        pred = self.predict(X)
+        return accuracy(pred, self._targets(y, pred.shape[0], np.float64))

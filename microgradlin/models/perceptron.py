@@ -24,7 +24,7 @@ from .. import backend
 from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Tensor
-from ._common import accuracy, as_2d_array, labels_in, raw
+from ._common import accuracy, as_2d_array, check_fit_data, labels_in, raw
 from .features import add_bias_column
 from .module import Module
 
@@ -151,6 +151,8 @@ class Perceptron(Module):
         phi = raw(self.features(X))
         y = labels_in("Perceptron", y, (-1, 1), n=phi.shape[0],
                       hint="; for labels in {0, 1} pass 2 * y - 1")
+        check_fit_data("Perceptron.fit", "X" if self.feature_map is None else "Φ(X)",
+                       phi[:, 1:])
         if self.weight is None:
             self._build(phi.shape[1], phi.dtype, backend.device_of(phi))
         labels = [int(v) for v in backend.to_numpy(y).tolist()]
@@ -202,7 +204,9 @@ class Perceptron(Module):
 
     def score(self, X, y) -> float:
         """Accuracy: the fraction of samples with predict(X) == y."""
-        return accuracy(self.predict(X), raw(y))
+        pred = self.predict(X)
+        return accuracy(pred, labels_in("Perceptron", y, (-1, 1), n=pred.shape[0],
+                                        hint="; for labels in {0, 1} pass 2 * y - 1"))
 
     def __repr__(self):
         size = "unbuilt" if self.weight is None else f"w: ({self.weight.shape[0]},)"

@@ -10,9 +10,11 @@ with W stored as (K, d), as PyTorch's ``Linear`` does). The loss is the fused, s
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import functional as F
 from ..tensor import Tensor
-from ._common import LinearModel, accuracy, class_indices, raw
+from ._common import LinearModel, accuracy, class_indices
 
 __all__ = ["SoftmaxRegression"]
 
@@ -78,4 +80,5 @@ class SoftmaxRegression(LinearModel):
 
     def score(self, X, y) -> float:
         """Accuracy: the fraction of samples with predict(X) == y."""
-        return accuracy(self.predict(X), raw(y))
+        pred = self.predict(X)
+        return accuracy(pred, self._targets(y, pred.shape[0], np.float64))
