@@ -6,6 +6,8 @@ from primitives around the fused, stable ``logsumexp``.
 
 from __future__ import annotations
 
+import math
+import numbers
 import weakref
 
 import numpy as np
@@ -292,6 +294,14 @@ def _reduce(loss, reduction):
     return loss
 
 
+def _real(name, what, value) -> float:
+    """A hyper-parameter such as Huber's δ: one finite real number (Python or NumPy)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value):
+        raise TypeError(f"{name}: {what} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def _check_values(data) -> bool:
     """Should value checks (label sets, ranges) run on ``data``? Not on a GPU: reading the
     answer back would stall every training step on a device sync. Shapes and dtypes are
@@ -373,6 +383,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0) -> Tensor:
     Built with ``where`` from ops, so the gradient is derived.
     """
     _check_reduction("huber_loss", reduction)
+    delta = _real("huber_loss", "delta", delta)
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
     x = _float_input("huber_loss", input)
@@ -648,14 +659,26 @@ def cross_entropy_composed(input, target, reduction="mean") -> Tensor:
     fused :func:`cross_entropy` returns 1e4. This is the lecture's reason to use "CE loss
     with logits rather than Softmax + negative log-likelihood". Kept for teaching and tests.
     """
-    _check_reduction("cross_entropy_composed", reduction)
-    z = _logits_2d("cross_entropy_composed", input)
+    name = "cross_entropy_composed"
+    _check_reduction(name, reduction)
+    z = _float_input(name, input)
     target = _as_target(z, target)
-    log_p = softmax(z, axis=-1).log()
-    if _raw(target).dtype.kind in "iu":
-        return nll_loss(log_p, target, reduction=reduction)
-    y = _target_like("cross_entropy_composed", z, target)
-    return _reduce(-(y * log_p).sum(axis=1), reduction)
+    if z.ndim == 1:  # one unbatched sample, as cross_entropy takes it
+        t = target.reshape(1, -1) if target.ndim == 1 else target.reshape(1)
+        out = cross_entropy_composed(z.reshape(1, -1), t, reduction=reduction)
+        return out.reshape(()) if reduction == "none" else out
+    z = _logits_2d(name, z)
+    kind = _raw(target).dtype.kind
+    if kind in "iu":
+        return nll_loss(softmax(z, axis=-1).log(), target, reduction=reduction)
+    if kind != "f" or tuple(target.shape) == (z.shape[0],):
+        raise TypeError(
+            f"{name}: target must be integer class indices of shape ({z.shape[0]},) or float "
+            f"probabilities of shape {tuple(z.shape)}, got dtype {_raw(target).dtype} and shape "
+            f"{tuple(target.shape)}")
+    y = _target_like(name, z, target)
+    _check_unit_interval(name, "target probabilities", target, _raw(y))
+    return _reduce(-(y * softmax(z, axis=-1).log()).sum(axis=1), reduction)
 
 
 def perceptron_loss(input, target, reduction="mean") -> Tensor:
@@ -681,6 +704,7 @@ def hinge_loss(input, target, margin=1.0, reduction="mean") -> Tensor:
     ∂ℓ_i/∂s_i = -y_i where y_i s_i < margin, else 0. Built from relu (derived gradient).
     """
     _check_reduction("hinge_loss", reduction)
+    margin = _real("hinge_loss", "margin", margin)
     s = _float_input("hinge_loss", input)
     _check_signs("hinge_loss", _as_target(s, target))  # labels as given, before casting
     y = _target_like("hinge_loss", s, target)

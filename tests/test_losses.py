@@ -520,3 +520,28 @@ def test_a_target_tensor_is_checked_again_once_it_changes():
         probs *= 3
     with pytest.raises(ValueError, match="cross_entropy: target probabilities must lie in"):
         F.cross_entropy(mg.tensor([[1.0, 2.0]]), probs)
+
+
+def test_loss_hyperparameters_must_be_numbers():
+    z = mg.tensor([0.5, -1.0])
+    for bad in ("a", np.array([1.0, 2.0]), np.nan, None):
+        with pytest.raises(TypeError, match=r"^huber_loss: delta must be a finite number"):
+            F.huber_loss(z, z, delta=bad)
+        with pytest.raises(TypeError, match=r"^hinge_loss: margin must be a finite number"):
+            F.hinge_loss(z, np.array([1.0, -1.0]), margin=bad)
+    assert F.huber_loss(z, z + 2, delta=np.float32(0.5)).item() == 0.5 * (2 - 0.25)
+
+
+def test_composed_cross_entropy_checks_targets_as_the_fused_one():
+    Z = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"^cross_entropy_composed: target probabilities "
+                                         r"must lie in \[0, 1\], got -0.33"):
+        F.cross_entropy_composed(Z, -np.ones((2, 3)) / 3)
+    with pytest.raises(TypeError, match=r"^cross_entropy_composed: target must be integer "
+                                        r"class indices of shape \(2,\)"):
+        F.cross_entropy_composed(Z, np.array([0.0, 2.0]))
+    # one unbatched sample (K,), as the fused one takes it
+    one = F.cross_entropy_composed(mg.tensor(Z[0]), np.array(2))
+    assert one.shape == ()
+    np.testing.assert_allclose(one.item(), F.cross_entropy(Z[0], np.array(2)).item(),
+                               rtol=1e-14)

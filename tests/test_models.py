@@ -387,3 +387,12 @@ def test_class_labels_that_are_not_whole_numbers_are_shown():
     for bad, shown in ((1.5, "1.5"), (np.inf, "inf"), (np.nan, "nan")):
         with pytest.raises(ValueError, match=rf"whole numbers 0..K-1, got {shown}"):
             SoftmaxRegression().fit(_X4, [0.0, 1.0, bad, 1.0])
+
+
+@pytest.mark.parametrize("bad", [2.5, "3", True, None])
+def test_linear_sizes_must_be_integers(bad):
+    from microgradlin.models import Linear
+
+    with pytest.raises(TypeError, match=r"^Linear: in_features must be an integer"):
+        Linear(bad, 1)
+    assert Linear(np.int64(3), 2).weight.shape == (2, 3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .. import backend
@@ -109,11 +111,15 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, seed=None,
                  dtype=np.float64, device=None):
+        for what, n in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+                raise TypeError(f"Linear: {what} must be an integer, got {n!r}")
         if in_features <= 0 or out_features <= 0:
             raise ValueError(
                 f"Linear: in_features and out_features must be positive, got "
                 f"{in_features} and {out_features}"
             )
+        in_features, out_features = int(in_features), int(out_features)
         rng = np.random.default_rng(seed)
         bound = 1.0 / np.sqrt(in_features)
         self.in_features = in_features
