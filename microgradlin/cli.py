@@ -81,6 +81,17 @@ def _positive_int(text):
     return value
 
 
+def _seed(text):
+    """A seed for NumPy's generators: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
 def _positive_float(text):
     try:
         value = float(text)
@@ -173,12 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="feature map φ(x): all monomials up to this degree (e.g. 2 makes "
                             "XOR separable)")
     train.add_argument("--test-size", type=_test_size, default=0.2, metavar="FRACTION",
-                       help="held-out share of the samples (or a count); 0 trains on all "
-                            "(default %(default)s)")
+                       help="held-out share of the samples (or a count); 0 trains on all. "
+                            "Classifier splits keep each class's share, so a count is "
+                            "rounded class by class (default %(default)s)")
     train.add_argument("--no-standardize", dest="standardize", action="store_false",
                        help="keep the raw features (by default each is standardised with the "
                             "training split's mean and standard deviation)")
-    train.add_argument("--seed", type=int, default=0,
+    train.add_argument("--seed", type=_seed, default=0,
                        help="seeds the split, the initial weights and the shuffling "
                             "(default %(default)s)")
     train.add_argument("--device", choices=DEVICES, default="cpu",
@@ -216,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--samples", type=_positive_int, default=4,
                        help="how many samples the loss is computed on (default %(default)s)")
     graph.add_argument("--poly", type=_degree, metavar="DEGREE", help="as for train")
-    graph.add_argument("--seed", type=int, default=0, help="seeds the initial weights")
+    graph.add_argument("--seed", type=_seed, default=0, help="seeds the initial weights")
     graph.add_argument("--rankdir", choices=("TB", "LR"), default="TB",
                        help="TB: inputs on top; LR: inputs on the left (default %(default)s)")
     graph.add_argument("--show-constants", action="store_true",
@@ -242,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--only", metavar="SECTIONS",
                       help="comma-separated subset of the sections: " + ", ".join(
                           _demo_sections()))
-    demo.add_argument("--seed", type=int, default=0, help="seed (default %(default)s)")
+    demo.add_argument("--seed", type=_seed, default=0, help="seed (default %(default)s)")
     demo.add_argument("--quiet", action="store_true", help="print only the final line")
     demo.set_defaults(handler=cmd_demo)
 

@@ -263,10 +263,10 @@ def loss_curves(histories, x="step", path=None, log_y=True, title=None, ax=None)
     if not histories:
         raise ValueError(f"{where}: no runs to plot")
     runs = {label: _history_series(where, label, h) for label, h in histories.items()}
+    fig, axes, path = _start(where, path, ax, figsize=(6.4 * len(kinds), 4.8),
+                             ncols=len(kinds))  # (MatplotlibNotFound without matplotlib)
     from matplotlib.ticker import MaxNLocator
 
-    fig, axes, path = _start(where, path, ax, figsize=(6.4 * len(kinds), 4.8),
-                             ncols=len(kinds))
     axes = axes if isinstance(axes, list) else [axes]
     colors = _class_colors(len(runs))
     for panel, kind in zip(axes, kinds):

@@ -86,6 +86,7 @@ def data_files(tmp_path_factory):
             for p in rng.normal(size=(20, 2)) * 0.5 + (cx, cy):
                 w.writerow([p[0], p[1], name])
     (folder / "text_in_numbers.csv").write_text("a,b,label\n1,2,0\n3,oops,1\n4,5,0\n")
+    (folder / "latin1.csv").write_bytes(b"caf\xe9,b,y\n1,2,0\n3,4,1\n")
     Xb = rng.standard_normal((40, 3))
     np.savez(folder / "good.npz", X=Xb, y=(Xb[:, 0] > 0).astype(np.int64))
     np.savez(folder / "no_y.npz", X=Xb, labels=np.zeros(40))
@@ -264,6 +265,10 @@ BAD_INPUTS = {
     "bad number": (["--model", "linear", "--data", "iris", "--epochs", "ten"],
                    ["--epochs", "'ten'"]),
     "zero lr": (["--model", "linear", "--data", "iris", "--lr", "0"], ["--lr"]),
+    "negative seed": (["--model", "linear", "--data", "iris", "--seed", "-1"],
+                      ["argument --seed", "integer >= 0", "'-1'"]),
+    "not UTF-8": (["--model", "logistic", "--data", "{data}/latin1.csv"],
+                  ["latin1.csv", "not UTF-8", "save the file as UTF-8"]),
     "missing file": (["--model", "linear", "--data", "nowhere.csv"],
                      ["no such file", "nowhere.csv"]),
     "unknown data set": (["--model", "linear", "--data", "mnist"],
@@ -304,6 +309,30 @@ def test_train_cuda_without_a_gpu_is_one_clean_line(cwd):
     result = run(["train", "--model", "softmax", "--data", "iris", "--device", "cuda",
                   "--out", "out"], cwd, env={"CUDA_VISIBLE_DEVICES": ""})
     assert_clean_error(result, "cuda")
+    assert leftovers(cwd) == []
+
+
+def test_train_without_matplotlib_writes_the_rest_and_says_so(cwd, tmp_path_factory):
+    # a base install has no matplotlib (the [plot] extra): loss.png is skipped with a note
+    blocker = tmp_path_factory.mktemp("no_matplotlib")
+    (blocker / "matplotlib").mkdir()
+    (blocker / "matplotlib" / "__init__.py").write_text(
+        "raise ImportError('matplotlib is blocked for this test')\n")
+    result = run(["train", "--model", "logistic", "--data", "breast_cancer", "--epochs", "2",
+                  "--out", "out"], cwd,
+                 env={"PYTHONPATH": os.pathsep.join([str(blocker), str(ROOT)])})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "loss.png was not drawn: matplotlib is not installed" in result.stdout
+    written = {p.name for p in (cwd / "out").iterdir()}
+    assert "loss.png" not in written and {"metrics.csv", "params.npz"} <= written
+
+
+def test_a_nan_target_in_a_csv_is_refused_not_taken_for_a_class(cwd):
+    (cwd / "prices.csv").write_text(
+        "x,price\n" + "".join(f"{i},{100 + 10 * i}\n" for i in range(1, 9)) + "9,nan\n")
+    result = run(["train", "--model", "linear", "--data", "prices.csv", "--out", "out"], cwd)
+    assert_clean_error(result, "row 10", "'price'", "not a finite number: 'nan'")
     assert leftovers(cwd) == []
 
 

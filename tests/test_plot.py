@@ -139,7 +139,9 @@ def test_loss_curves_clear_errors():
 
 
 def test_missing_matplotlib_gives_the_install_hint(monkeypatch):
-    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # every import of matplotlib fails
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(plot.MatplotlibNotFound, match=r"pip install microgradlin\[plot\]"):
         plot.loss_curves([1.0, 0.5])
 

@@ -331,6 +331,14 @@ def _parse_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _is_non_finite(text: str) -> bool:
+    """Whether ``text`` reads as nan or ±inf (``float`` takes "nan", "inf", "Infinity")."""
+    try:
+        return not math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 def _read_csv_rows(
     path: Path, delimiter: str
 ) -> tuple[list[str] | None, int, list[tuple[int, list[str]]]]:
@@ -426,6 +434,11 @@ def load_csv(
         header, header_row, rows = _read_csv_rows(path, delimiter)
     except FileNotFoundError:
         raise FileNotFoundError(2, "load_csv: no such file", str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{str(path)!r}: byte {exc.start} is not UTF-8 text ({exc.reason}); save the file "
+            "as UTF-8 (CSV UTF-8 in a spreadsheet program), or is it not a CSV file?"
+        ) from None
 
     where = f"{str(path)!r}"
     if header is None:
@@ -471,6 +484,12 @@ def load_csv(
             X[i, k] = value
         if not cells[t]:
             raise ValueError(f"{where}: row {row_number}, target column {header[t]!r}: empty cell")
+        if _parse_number(cells[t]) is None and _is_non_finite(cells[t]):
+            # nan/inf is a missing or broken value, not a class named "nan"
+            raise ValueError(
+                f"{where}: row {row_number}, target column {header[t]!r}: not a finite "
+                f"number: {cells[t]!r} (remove or fill in the rows with missing targets)"
+            )
         target_text.append(cells[t])
 
     numbers = [_parse_number(s) for s in target_text]
