@@ -126,7 +126,12 @@ def hessian(fn, x) -> Tensor:
     Computed by double backward: first ∇f with ``create_graph=True``, then one backward pass
     per component of ∇f. ``x`` may be a Tensor or an array; it is not modified.
     """
-    data = x.data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+    if isinstance(x, Tensor):
+        data = x.data
+    else:  # an array keeps its float dtype (float32 stays float32), as a Tensor would
+        data = x if hasattr(x, "shape") and hasattr(x, "dtype") else np.asarray(x)
+        if data.dtype.kind != "f":
+            data = data.astype(np.float64)
     if data.ndim != 1:
         raise ValueError(f"hessian: x must be 1-D, got shape {tuple(data.shape)}")
     point = Tensor(data, requires_grad=True)

@@ -258,9 +258,11 @@ class Pow(Function):
         if need_x:
             if _is_number(p):
                 gx = g * 0.0 if p == 0 else (g * (2 * x) if p == 2 else g * p * x ** (p - 1))
-            else:  # where p = 0 the exponent is 0, not -1: gradient 0 (as PyTorch), also
-                # where x = 0 or nan (not 0 · inf or 0 · nan)
-                gx = g * p * x ** (p - 1 + (_raw(p) == 0))
+            else:  # where p = 0 and x = 0 or nan the exponent is taken as 0, not -1:
+                # gradient 0 (as PyTorch), not 0 · inf or 0 · nan (elsewhere p x^(p-1) is
+                # exact, also its derivative in p: x^(p-1) + p x^(p-1) log x = 1/x at p = 0)
+                xr, pr = _raw(x), _raw(p)
+                gx = g * p * x ** (p - 1 + ((pr == 0) & ((xr == 0) | (xr != xr))))
         if need_p:
             out = x**p
             if _is_number(x):

@@ -1257,3 +1257,20 @@ def test_a_thread_that_ends_with_recording_off_leaves_others_recording():
     with mg.no_grad():
         assert not (x * 2).requires_grad
     assert (x * 2).requires_grad
+
+
+def test_the_hessian_of_a_power_at_exponent_zero_is_symmetric_and_exact():
+    # f(x, p) = x^p at p = 0: ∂²f/∂x∂p = ∂/∂p (p x^(p-1)) = x^(p-1) (1 + p log x) = 1/x,
+    # from either order of differentiation (the base gradient there is 0, as PyTorch's)
+    for base in (2.0, 0.5, 4.0):
+        h = mg.hessian(lambda v: v[0] ** v[1], np.array([base, 0.0])).numpy()
+        np.testing.assert_allclose(h, [[0.0, 1 / base], [1 / base, np.log(base) ** 2]],
+                                   rtol=1e-14)
+
+
+def test_hessian_of_a_float32_array_stays_float32():
+    x32 = np.array([0.3, -1.2], dtype=np.float32)
+    h = mg.hessian(lambda v: (v**3).sum(), x32)
+    assert h.dtype == np.float32
+    np.testing.assert_allclose(h.numpy(), np.diag(6 * x32), rtol=1e-6)
+    assert mg.hessian(lambda v: (v**3).sum(), [1, 2]).dtype == np.float64  # ints: float64
