@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import weakref
 
 import numpy as np
 
@@ -207,12 +206,14 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
         yd = target
     else:
         yd = target = Tensor(target, dtype=dtype)
-    if yd.dtype.kind not in "biuf":
-        raise TypeError("binary_cross_entropy_with_logits: target must hold numbers in [0, 1], "
-                        f"got dtype {yd.dtype}")
-    _check_unit_interval("binary_cross_entropy_with_logits", "target", target, yd,
-                         " (labels in {0, 1}, or probabilities; for labels in {-1, +1} "
-                         "pass (y + 1) / 2)")
+    if not (target.__class__ is Tensor and _known_valid(target, yd)):  # (the same as last
+        # time: the usual case, a full-batch loop)
+        if yd.dtype.kind not in "biuf":
+            raise TypeError("binary_cross_entropy_with_logits: target must hold numbers in "
+                            f"[0, 1], got dtype {yd.dtype}")
+        _check_unit_interval("binary_cross_entropy_with_logits", "target", target, yd,
+                             " (labels in {0, 1}, or probabilities; for labels in {-1, +1} "
+                             "pass (y + 1) / 2)")
     if yd.dtype is not dtype and yd.dtype != dtype:
         target = target.astype(dtype)  # float32 logits keep a float32 loss
     if zd.shape != yd.shape:
@@ -309,22 +310,28 @@ def _check_values(data) -> bool:
     return not backend.is_gpu_array(data)
 
 
-_last_valid_target = [None, None, -1]  # the Tensor last found in [0, 1], its array, version
+# the array of the target Tensor last found in [0, 1], its version cell and stamp then
+_last_valid_target = [None, None, -1]
+
+
+def _known_valid(target, data) -> bool:
+    """Whether ``data``, a target Tensor's array, was found in [0, 1] and is unchanged since
+    (the same array, the same version stamp of the same Tensor)."""
+    last = _last_valid_target
+    return last[0] is data and last[1] is target._vc and last[2] == target._vc[0]
 
 
 def _check_unit_interval(name, what, target, data, hint=""):
     """Every value of ``data`` in [0, 1] (nan refused), or a ValueError naming one that is not.
 
-    A target Tensor found valid is not read again while it is unchanged (the same array, the
-    same version stamp): a full-batch loop hands the same target to the loss at every step,
-    and reading 512 labels costs about 5% of a 512×100 logistic step. (Writes into ``.data``
-    itself bypass the stamp, as everywhere.)
+    A target Tensor found valid is not read again while it is unchanged: a full-batch loop
+    hands the same target to the loss at every step, and reading 512 labels costs about 5%
+    of a 512×100 logistic step. (Writes into ``.data`` itself bypass the stamp, as
+    everywhere.)
     """
     cached = target.__class__ is Tensor and target.data is data
-    if cached:
-        ref, array, version = _last_valid_target
-        if array is data and version == target._vc[0] and ref() is target:
-            return
+    if cached and _known_valid(target, data):
+        return
     if not data.size or not _check_values(data):
         return
     if not (data.min() >= 0 and data.max() <= 1):  # (a nan fails both)
@@ -332,7 +339,7 @@ def _check_unit_interval(name, what, target, data, hint=""):
         raise ValueError(f"{name}: {what} must lie in [0, 1], got {_first_bad(data, bad)!r}"
                          + hint)
     if cached:
-        _last_valid_target[:] = [weakref.ref(target), data, target._vc[0]]
+        _last_valid_target[:] = [data, target._vc, target._vc[0]]
 
 
 def _first_bad(values, bad):
