@@ -1,4 +1,4 @@
-"""Linear regression and ADALINE (Widrow & Hoff, 1962): a linear unit fit by least squares.
+"""Linear regression and ADALINE (Widrow & Hoff, 1960): a linear unit fit by least squares.
 
 Model ŷ = wᵀx with x[0] = 1 (w[0] is the bias). In code the bias is the ``Linear`` layer's
 ``bias`` and the rest of w its ``weight`` row; :attr:`LinearRegression.w` gives them back
