@@ -144,6 +144,8 @@ class set_grad_enabled(_GradMode):
     """
 
     def __init__(self, mode: bool):
+        if not isinstance(mode, (bool, np.bool_)):  # ("no" would be truthy: grad on)
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {mode!r}")
         self._mode = bool(mode)
         self._prev = _grad_mode.enabled
         _set_grad_mode(self._mode)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 from . import backend
-from .tensor import Tensor
+from .tensor import Tensor, check_dtype
 
 
 def tensor(data, dtype=None, requires_grad=False, name=None, device=None) -> Tensor:
@@ -21,10 +22,17 @@ def tensor(data, dtype=None, requires_grad=False, name=None, device=None) -> Ten
     return Tensor(data, dtype=dtype, requires_grad=requires_grad, name=name, device=device)
 
 
-def _filled(fill, shape, dtype, requires_grad, device, name):
+def _filled(fill, shape, dtype, requires_grad, device, name, who):
     if isinstance(shape, numbers.Integral):  # also np.int64, e.g. mg.zeros(mask.sum())
         shape = (shape,)
-    dtype = np.float64 if dtype is None else dtype
+    shape = _shape(who, shape)
+    dtype = check_dtype(who, np.float64 if dtype is None else dtype)
+    if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
+        if not (isinstance(fill, bool) and dtype.kind == "b"):
+            raise TypeError(f"{who}: the fill value must be a real number, got {fill!r}")
+    elif dtype.kind in "iub" and not (math.isfinite(fill) and float(fill).is_integer()):
+        raise ValueError(f"{who}: {fill!r} is not a whole number, so it cannot fill a "
+                         f"{dtype} tensor")
     if device is not None and backend.parse_device(device) != "cpu":
         data = backend.to_device(np.full(tuple(shape), fill, dtype=dtype), device)
     else:  # np.full's own steps, into storage on a 64-byte boundary (see backend.aligned)
@@ -37,45 +45,71 @@ def _filled(fill, shape, dtype, requires_grad, device, name):
     return t
 
 
+def _shape(who, shape):
+    """A shape as a tuple of ints >= 0, or a clear error."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{who}: shape must be ints or a tuple of ints, got {shape!r}") from None
+    for n in dims:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"{who}: shape must be ints, got {n!r} in {shape!r}")
+        if n < 0:
+            raise ValueError(f"{who}: negative dimension {n} in shape {dims}")
+    return tuple(int(n) for n in dims)
+
+
 def zeros(*shape, dtype=None, requires_grad=False, device=None, name=None) -> Tensor:
     """A tensor of zeros (float64 unless ``dtype`` is given)."""
     shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], numbers.Integral) else shape
-    return _filled(0, shape, dtype, requires_grad, device, name)
+    return _filled(0, shape, dtype, requires_grad, device, name, "zeros")
 
 
 def ones(*shape, dtype=None, requires_grad=False, device=None, name=None) -> Tensor:
     """A tensor of ones (float64 unless ``dtype`` is given)."""
     shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], numbers.Integral) else shape
-    return _filled(1, shape, dtype, requires_grad, device, name)
+    return _filled(1, shape, dtype, requires_grad, device, name, "ones")
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False, device=None, name=None) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value``."""
-    return _filled(fill_value, shape, dtype, requires_grad, device, name)
+    return _filled(fill_value, shape, dtype, requires_grad, device, name, "full")
 
 
-def _like(fill, other, dtype, requires_grad, device):
+def _like(fill, other, dtype, requires_grad, device, who):
     if isinstance(other, Tensor):
         other_dtype, other_device = other.dtype, other.device
-    else:
+    elif hasattr(other, "shape") and hasattr(other, "dtype"):  # an array
+        other_dtype, other_device = check_dtype(who, other.dtype), backend.device_of(other)
+    elif isinstance(other, (list, tuple)) and other:  # nested lists of numbers, as NumPy's
         other = np.asarray(other)
-        other_dtype, other_device = other.dtype, "cpu"
+        other_dtype, other_device = check_dtype(who, other.dtype), "cpu"
+    else:
+        raise TypeError(f"{who}: expected a Tensor or an array, got {type(other).__name__}")
     return _filled(fill, other.shape, other_dtype if dtype is None else dtype, requires_grad,
-                   other_device if device is None else device, None)
+                   other_device if device is None else device, None, who)
 
 
 def zeros_like(other, dtype=None, requires_grad=False, device=None) -> Tensor:
     """Zeros with the shape, dtype and device of ``other``."""
-    return _like(0, other, dtype, requires_grad, device)
+    return _like(0, other, dtype, requires_grad, device, "zeros_like")
 
 
 def ones_like(other, dtype=None, requires_grad=False, device=None) -> Tensor:
     """Ones with the shape, dtype and device of ``other``."""
-    return _like(1, other, dtype, requires_grad, device)
+    return _like(1, other, dtype, requires_grad, device, "ones_like")
 
 
 def arange(start, stop=None, step=1, dtype=None, device=None) -> Tensor:
     """Evenly spaced values in [start, stop), like ``numpy.arange``."""
+    for what, v in (("start", start), ("stop", stop), ("step", step)):
+        if v is None and what == "stop":
+            continue
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+            raise TypeError(f"arange: {what} must be a finite number, got {v!r}")
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    dtype = None if dtype is None else check_dtype("arange", dtype)
     data = np.arange(start, stop, step, dtype=dtype) if stop is not None else np.arange(
         start, dtype=dtype)
     return Tensor(data, device=device)

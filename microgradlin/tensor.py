@@ -43,21 +43,56 @@ def _as_array(data, dtype=None, device=None):
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
             data = [v.item() if isinstance(v, Tensor) else v for v in data]
-        try:
-            # (np.array makes a new array; moving it to a 64-byte boundary may copy it once more)
-            arr = backend.aligned(np.array(data, dtype=np.float64 if dtype is None else dtype))
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"tensor: cannot make a numeric tensor from {type(data).__name__} "
-                f"({exc}); pass numbers, nested lists of numbers, or an array"
-            ) from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"tensor: unsupported dtype {arr.dtype}; expected a boolean, integer or float dtype"
-        )
+        dtype = np.float64 if dtype is None else check_dtype("tensor", dtype)
+        # (a new array; moving it to a 64-byte boundary may copy it once more)
+        arr = backend.aligned(_numbers_array(data, dtype))
+    check_dtype("tensor", arr.dtype)
     if device is not None:
         arr = backend.to_device(arr, device)
     return arr
+
+
+def check_dtype(name, dtype) -> np.dtype:
+    """``dtype`` as a NumPy dtype, if a tensor may hold it: bool, integer or float."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name}: unknown dtype {dtype!r}; expected a boolean, integer or "
+                        "float dtype (e.g. float64, float32, int64, bool)") from None
+    if dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name}: unsupported dtype {dtype}; expected a boolean, integer or float dtype")
+    return dtype
+
+
+def _numbers_array(data, dtype):
+    """Python numbers or nested lists of them as a ``dtype`` array. None and text are
+    refused: converted straight to float, NumPy would read None as nan and parse "1.5"."""
+    if data is None or isinstance(data, (str, bytes)):
+        raise TypeError(f"tensor: cannot make a numeric tensor from {type(data).__name__} "
+                        f"{data!r}; pass numbers, nested lists of numbers, or an array")
+    try:
+        kind = np.array(data).dtype.kind  # its own dtype: text makes a str array, None an
+        # object one, and complex numbers a complex one
+        if kind in "USVc" or kind == "O" and any(
+                v is None or isinstance(v, (str, bytes, complex)) for v in _flat(data)):
+            raise TypeError("it holds " + {"c": "complex numbers"}.get(kind, "text or None")
+                            + ", not real numbers")
+        return np.array(data, dtype=dtype)  # (NumPy's own checks: 300 is no int8)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TypeError(
+            f"tensor: cannot make a numeric tensor from {type(data).__name__} "
+            f"({exc}); pass numbers, nested lists of numbers, or an array"
+        ) from None
+
+
+def _flat(data):
+    """The scalars of nested lists and tuples."""
+    for v in data if isinstance(data, (list, tuple)) else (data,):
+        if isinstance(v, (list, tuple)):
+            yield from _flat(v)
+        else:
+            yield v
 
 
 class ConversionError(ValueError, RuntimeError):
@@ -265,9 +300,16 @@ class Tensor:
         in the graph (gradients flow back to this tensor); it is ``self`` if nothing changes.
         """
         if device is not None and not isinstance(device, str):
-            dtype, device = device, None
+            if dtype is not None:
+                raise TypeError(f"to: device must be a str ('cpu', 'cuda' or 'cuda:N'), got "
+                                f"{device!r}")
+            try:  # t.to(np.float32): a dtype in the first place
+                dtype, device = check_dtype("to", device), None
+            except TypeError:
+                raise TypeError(f"to: {device!r} is neither a device ('cpu', 'cuda' or "
+                                "'cuda:N') nor a dtype") from None
         out = self
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+        if dtype is not None and check_dtype("to", dtype) != self.data.dtype:
             out = out.astype(dtype)
         if device is not None and backend.parse_device(device) != self.device:
             out = ops.ToDevice.apply(out, device=backend.parse_device(device))
@@ -289,7 +331,7 @@ class Tensor:
     def astype(self, dtype) -> Tensor:
         """Cast to ``dtype`` (differentiable between float dtypes; a cast to an integer or
         bool dtype is cut from the graph, as in PyTorch)."""
-        dtype = np.dtype(dtype)
+        dtype = check_dtype("astype", dtype)
         if dtype == self.data.dtype:
             return self
         if dtype.kind not in _FLOAT_KINDS:

@@ -452,21 +452,70 @@ def test_empty_aligned_makes_every_shape(shape):
         assert a.ctypes.data % 64 == 0
 
 
-def test_factories_reject_bad_shapes_as_numpy_does():
-    with pytest.raises(ValueError, match="negative dimensions"):
+def test_factories_reject_bad_shapes_naming_themselves():
+    with pytest.raises(ValueError, match=r"^zeros: negative dimension -1 in shape \(-1,\)"):
         mg.zeros(-1)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^ones: shape must be ints, got 'a'"):
         mg.ones(("a",))
+    for bad in (2.5, None, "3"):
+        with pytest.raises(TypeError, match=r"^full: shape must be ints"):
+            mg.full(bad, 1.0)
     for size in (True, (True, 2), (np.bool_(True),)):  # a bool is not a size
-        with pytest.raises(TypeError):
+        with pytest.raises(TypeError, match="^zeros: shape must be ints"):
             mg.zeros(size)
     with pytest.raises(ValueError, match="too big"):  # NumPy's own message
         mg.zeros((2**40, 2**40))
 
 
-def test_factories_keep_numpys_behaviour_for_other_dtypes():
-    assert mg.zeros(4, dtype=np.dtype((np.float64, 3))).shape == (4, 3)  # a subarray dtype
-    assert mg.zeros(4, dtype=object).dtype == object  # not numeric: NumPy's own array
+def test_factories_make_numeric_tensors_only():
+    # as mg.tensor: bool, integer or float dtypes (a tensor of objects or text has no math)
+    for dtype, error in ((object, "unsupported dtype object"), (complex, "complex128"),
+                         (np.dtype((np.float64, 3)), "unsupported dtype"),
+                         ("banana", "unknown dtype 'banana'")):
+        with pytest.raises(TypeError, match=rf"^zeros: .*{error}"):
+            mg.zeros(4, dtype=dtype)
+    for fill in (None, "a", 1 + 2j, [1.0, 5.0]):
+        with pytest.raises(TypeError, match="^full: the fill value must be a real number"):
+            mg.full((2,), fill)
+    with pytest.raises(ValueError, match="^full: nan is not a whole number.*int64"):
+        mg.full((2,), np.nan, dtype=np.int64)
+    for other in (None, "ab", [None]):
+        with pytest.raises(TypeError, match="^zeros_like: "):
+            mg.zeros_like(other)
+    assert mg.zeros_like(np.ones(3, np.float32)).dtype == np.float32
+    assert mg.ones_like([1, 2]).dtype == np.int64  # a list is read as NumPy reads it
+    x = mg.tensor([1.0, 2.0])
+    for convert in (lambda: x.astype(object), lambda: x.to(dtype=complex),
+                    lambda: x.astype("banana")):
+        with pytest.raises(TypeError, match="^(astype|to): un"):
+            convert()
+    with pytest.raises(TypeError, match=r"^to: 3 is neither a device .* nor a dtype"):
+        x.to(device=3)
+
+
+@pytest.mark.parametrize("data, shown", [(None, "NoneType None"), ("1.5", "str '1.5'"),
+                                         ([None, 1.0], "text or None"),
+                                         ([[1.0, "a"]], "text or None"),
+                                         (1j, "complex numbers"), ([1.0, 2j], "complex")])
+def test_tensor_refuses_none_text_and_complex_numbers(data, shown):
+    # NumPy alone would read None as nan, parse "1.5" and drop imaginary parts
+    with pytest.raises(TypeError, match=rf"^tensor: cannot make a numeric tensor .*{shown}"):
+        mg.tensor(data)
+
+
+def test_arange_checks_its_arguments():
+    with pytest.raises(ValueError, match="^arange: step must be nonzero"):
+        mg.arange(0, 5, 0)
+    for args in ((None,), ("5",), (0, np.inf)):
+        with pytest.raises(TypeError, match="^arange: (start|stop) must be a finite number"):
+            mg.arange(*args)
+    assert mg.arange(0, 1, 0.25).tolist() == [0.0, 0.25, 0.5, 0.75]
+
+
+def test_set_grad_enabled_takes_bools_only():
+    with pytest.raises(TypeError, match="^set_grad_enabled: mode must be a bool, got 'no'"):
+        mg.set_grad_enabled("no")
+    assert mg.is_grad_enabled()
 
 
 def test_a_tensor_made_from_a_list_on_the_cpu_device_is_aligned_too():
