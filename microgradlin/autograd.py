@@ -428,14 +428,14 @@ def _binary_entry(cls):
         if yd.__class__ is _ndarray and xd.__class__ is _ndarray:  # two host arrays
             number = False
             if torch_promotion and xd.dtype is not yd.dtype:
-                xd, yd = _promote_like_torch(xd, yd)
+                xd, yd = _promote_like_torch(xd, yd, cls)
         elif yd.__class__ in _PY_NUMBERS or xd.__class__ in _PY_NUMBERS:
             number = True
         else:
             number = False
             if torch_promotion and (xd.__class__ is not yd.__class__
                                     or xd.dtype is not yd.dtype):
-                xd, yd = _promote_like_torch(xd, yd)
+                xd, yd = _promote_like_torch(xd, yd, cls)
             if backend.multi_device:
                 _check_same_device(cls, (x, y), (xd, yd))
         try:
@@ -505,11 +505,17 @@ def _float_dtype(d):
     return dtype if dtype is not None and dtype.kind == "f" and d.ndim > 0 else None
 
 
-def _promote_like_torch(xd, yd):
+def _promote_like_torch(xd, yd, cls=None):
     """PyTorch's promotion where NumPy 2's differs: an n-d float array keeps its dtype against
     NumPy scalars, 0-d arrays and integer/bool operands (float32 stays float32); without an
     n-d float, a 0-d float array keeps its dtype against NumPy scalars and integer/bool
-    arrays of any shape."""
+    arrays of any shape. (Called only where the operands' types or dtypes differ: there it
+    also refuses operands that are not real numbers.)"""
+    for v in (xd, yd):
+        if isinstance(v, complex) or getattr(getattr(v, "dtype", None), "kind", "f") in "cOUSV":
+            raise TypeError(
+                f"{op_name(cls) if cls is not None else 'operation'}: operands must be real "
+                f"numbers (bool, integer or float), got {_describe(v)}")
     fx, fy = _float_dtype(xd), _float_dtype(yd)
     if fx is None and fy is None:  # no n-d float: a 0-d float array leads, if there is one
         fx, fy = _float_dtype_0d(xd), _float_dtype_0d(yd)

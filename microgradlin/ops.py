@@ -553,7 +553,11 @@ class Where(Function):
                 "dtype=bool, a comparison such as x > 0, or a NumPy bool array)")
         if hasattr(x, "dtype") and hasattr(y, "dtype") and x.dtype != y.dtype:
             x, y = _promote_like_torch(x, y)  # a float32 branch stays float32 against 0-d
-        return _xp(condition).where(condition, x, y)
+        out = _xp(condition).where(condition, x, y)
+        if out.dtype.kind not in "biuf":
+            raise TypeError(f"x and y must be real numbers or arrays of them, got "
+                            f"{type(x).__name__} and {type(y).__name__}")
+        return out
 
     # d/dx = 1 where condition, d/dy = 1 elsewhere
     def backward(self, g, condition, x, y, out):
@@ -812,6 +816,13 @@ class SumTo(Function):
         from .autograd import sum_to_array
 
         self.in_shape = x.shape
+        try:  # x must be a broadcast of the target shape (each size equal, or 1 in shape)
+            fits = len(shape) <= x.ndim and np.broadcast_shapes(shape, x.shape) == x.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"cannot sum shape {x.shape} down to {shape}: each size of the "
+                             "target must equal the input's trailing size, or be 1")
         return sum_to_array(x, shape)
 
     # each summed element receives the gradient of its sum

@@ -659,7 +659,8 @@ class Tensor:
         centered = self - self.mean(axis=axis, keepdims=True)
         n = self.data.size if axis is None else int(np.prod(
             [self.shape[a] for a in ((axis,) if isinstance(axis, int) else axis)]))
-        return (centered * centered).sum(axis=axis, keepdims=keepdims) / (n - ddof)
+        # (n <= ddof: no degrees of freedom left, so inf, or nan for no data, as PyTorch)
+        return (centered * centered).sum(axis=axis, keepdims=keepdims) / max(n - ddof, 0)
 
     def std(self, axis=None, keepdims=False, ddof=1) -> Tensor:
         """Standard deviation √var (``ddof=1`` by default, as ``torch.std``)."""

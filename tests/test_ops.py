@@ -863,3 +863,33 @@ def test_softmax_of_a_0d_tensor_is_one():
     assert out.item() == 0.0 and out.shape == ()
     out.backward()
     assert x.grad.item() == 0.0
+
+
+@pytest.mark.parametrize("fn", [lambda x: x + 1j, lambda x: x - np.array([1 + 1j, 2, 3]),
+                                lambda x: mg.maximum(x, 1 + 2j),
+                                lambda x: x * np.array(["a", "b", "c"])])
+def test_arithmetic_refuses_operands_that_are_not_real_numbers(fn):
+    x = mg.tensor([0.5, 1.5, 2.5], requires_grad=True)
+    with pytest.raises(TypeError, match=r"^(add|sub|maximum|mul): operands must be real"):
+        fn(x)
+
+
+def test_where_refuses_branches_that_are_not_numbers():
+    x = mg.tensor([0.5, 1.5, 2.5], requires_grad=True)
+    for other in (None, "a", 1 + 2j):
+        with pytest.raises(TypeError, match=r"^where: x and y must be real numbers"):
+            mg.where(x > 1, x, other)
+
+
+def test_sum_to_refuses_a_shape_the_input_is_no_broadcast_of():
+    x = mg.tensor(np.ones((2, 3)))
+    for shape in ((4,), (5, 3), (2, 1, 3)):
+        with pytest.raises(ValueError, match=r"^sum_to: cannot sum shape \(2, 3\) down to"):
+            x.sum_to(shape)
+    assert x.sum_to((1, 3)).tolist() == [[2.0, 2.0, 2.0]] and x.sum_to(()).item() == 6.0
+
+
+def test_var_without_degrees_of_freedom_is_inf_or_nan_as_in_pytorch():
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert mg.tensor([[1.0, 2.0], [3.0, 5.0]]).var(axis=0, ddof=3).tolist() == [np.inf] * 2
+        assert np.isnan(mg.tensor(np.zeros(0)).var().item())  # no data: nan, not -0.0
