@@ -945,7 +945,14 @@ def _seed_for(t, gradient, create_graph, what="backward"):
                 return gradient.astype(t.data.dtype)  # a differentiable cast (self if equal)
             gradient = gradient.data
         xp = backend.get_array_module(t.data)
-        seed = xp.array(gradient, dtype=t.data.dtype)  # a copy: never alias the caller's array
+        if isinstance(gradient, (str, bytes, complex)) or gradient is None:
+            raise TypeError(f"{what}: gradient must be a Tensor or an array of shape "
+                            f"{tuple(t.shape)}, got {_describe(gradient)}")
+        try:
+            seed = xp.array(gradient, dtype=t.data.dtype)  # a copy: never alias the caller's
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{what}: gradient must be a Tensor or an array of shape "
+                            f"{tuple(t.shape)}, got {_describe(gradient)} ({exc})") from None
         if seed.shape != t.data.shape:
             raise _grad_shape_error(what, seed.shape, t.shape)
     if create_graph:
@@ -1015,6 +1022,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     With ``create_graph=True`` the results carry a graph, so they can be differentiated again.
     """
     single_out = isinstance(outputs, Tensor)
+    for what, v in (("outputs", outputs), ("inputs", inputs)):
+        if isinstance(v, (str, bytes, dict)) or not (
+                isinstance(v, Tensor) or hasattr(v, "__iter__")):
+            raise TypeError(f"mg.grad: {what} must be a Tensor or a sequence of Tensors, got "
+                            f"{type(v).__name__}")
     outputs = [outputs] if single_out else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor) or (
@@ -1028,7 +1040,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, t in enumerate(outputs):
         _check_root(t, i, "mg.grad")
     for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor) or not t._rg:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"mg.grad: input {i} is a {type(t).__name__}, expected a Tensor")
+        if not t._rg:
             raise RuntimeError(
                 f"mg.grad: input {i} does not require grad; create it with requires_grad=True"
             )

@@ -123,6 +123,15 @@ def save(state, path) -> None:
 
 
 # ----------------------------------------------------------------------------- load
+def _starts_like_a_pickle(path) -> bool:
+    """Pickles of protocol 2 and later start with the PROTO opcode, 0x80."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(1) == b"\x80"
+    except OSError:
+        return False
+
+
 def _read(npz, name, path):
     try:
         return npz[name]
@@ -178,12 +187,14 @@ def load(path):
     except FileNotFoundError:
         raise FileNotFoundError(f"load: no checkpoint at {path!r}") from None
     except ValueError as exc:
-        if "pickle" in str(exc):
+        # (NumPy hands every file that is neither .npz nor .npy to pickle: look at it first)
+        if "pickle" in str(exc) and _starts_like_a_pickle(path):
             raise CheckpointError(
                 f"load: refusing {path!r}: it is a pickle file, which could run arbitrary "
                 "code when loaded; microgradlin checkpoints are .npz archives of plain arrays"
             ) from None
-        raise CheckpointError(f"load: {path!r} is not a .npz checkpoint ({exc})") from None
+        raise CheckpointError(f"load: {path!r} is not a .npz checkpoint (neither a .npz "
+                              "archive nor a .npy array)") from None
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise CheckpointError(f"load: {path!r} is not a readable .npz checkpoint "
                               f"(truncated or not a checkpoint: {exc})") from None

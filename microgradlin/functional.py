@@ -205,7 +205,8 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
     elif hasattr(target, "shape"):
         yd = target
     else:
-        yd = target = Tensor(target, dtype=dtype)
+        yd = target = Tensor(_as_target("binary_cross_entropy_with_logits", z, target),
+                             dtype=dtype)
     if not (target.__class__ is Tensor and _known_valid(target, yd)):  # (the same as last
         # time: the usual case, a full-batch loop)
         if yd.dtype.kind not in "biuf":
@@ -272,7 +273,9 @@ def _target_like(name, x, target):
     elif hasattr(target, "shape") and hasattr(target, "dtype"):
         t = target
     else:
-        t = _xp(x.data).asarray(target)
+        t = _xp(x.data).asarray(_as_target(name, x, target))
+    if not isinstance(t, Tensor) and t.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: target must be numeric, got dtype {t.dtype}")
     if tuple(t.shape) != tuple(x.shape):
         raise ValueError(
             f"{name}: input has shape {tuple(x.shape)} but target has shape "
@@ -481,10 +484,13 @@ def _reduce_array(loss, reduction):
     return total / loss.size if loss.size else total * np.nan
 
 
-def _as_target(x, target):
+def _as_target(name, x, target):
     """A Tensor or an array as it is; lists and numbers become arrays on x's device."""
     if isinstance(target, Tensor) or (hasattr(target, "shape") and hasattr(target, "dtype")):
         return target
+    if target is None or isinstance(target, (str, bytes)):
+        raise TypeError(f"{name}: target must be a Tensor, an array or numbers, got "
+                        f"{type(target).__name__}")
     return _xp(x.data).asarray(target)
 
 
@@ -535,12 +541,16 @@ def nll_loss(input, target, reduction="mean") -> Tensor:
     _check_reduction("nll_loss", reduction)
     logp = _float_input("nll_loss", input)
     if logp.ndim == 1:  # one unbatched sample
-        target = _as_target(logp, target)
+        target = _as_target("nll_loss", logp, target)
+        if target.ndim != 0:
+            raise ValueError(
+                f"nll_loss: input must have shape (N, K), or (K,) with a 0-d target (one "
+                f"sample); got input {tuple(logp.shape)} and target {tuple(target.shape)}")
         out = nll_loss(logp.reshape(1, -1), target.reshape(1), reduction=reduction)
         return out.reshape(()) if reduction == "none" else out
     logp = _logits_2d("nll_loss", logp)
     n, k = logp.shape
-    t = _class_indices("nll_loss", _as_target(logp, target), n, k)
+    t = _class_indices("nll_loss", _as_target("nll_loss", logp, target), n, k)
     picked = logp[_xp(t).arange(n), t]
     return _reduce(-picked, reduction)
 
@@ -631,7 +641,7 @@ def cross_entropy(input, target, reduction="mean") -> Tensor:
     """
     _check_reduction("cross_entropy", reduction)
     z = _float_input("cross_entropy", input)
-    target = _as_target(z, target)
+    target = _as_target("cross_entropy", z, target)
     if z.ndim == 1:  # one unbatched sample, as PyTorch allows: (K,) with () or (K,)
         t = target.reshape(1, -1) if target.ndim == 1 else target.reshape(1)
         out = cross_entropy(z.reshape(1, -1), t, reduction=reduction)
@@ -669,7 +679,7 @@ def cross_entropy_composed(input, target, reduction="mean") -> Tensor:
     name = "cross_entropy_composed"
     _check_reduction(name, reduction)
     z = _float_input(name, input)
-    target = _as_target(z, target)
+    target = _as_target(name, z, target)
     if z.ndim == 1:  # one unbatched sample, as cross_entropy takes it
         t = target.reshape(1, -1) if target.ndim == 1 else target.reshape(1)
         out = cross_entropy_composed(z.reshape(1, -1), t, reduction=reduction)
@@ -699,7 +709,8 @@ def perceptron_loss(input, target, reduction="mean") -> Tensor:
     """
     _check_reduction("perceptron_loss", reduction)
     s = _float_input("perceptron_loss", input)
-    _check_signs("perceptron_loss", _as_target(s, target))  # labels as given, before casting
+    # the labels as given, before casting
+    _check_signs("perceptron_loss", _as_target("perceptron_loss", s, target))
     y = _target_like("perceptron_loss", s, target)
     return _reduce((-(y * s)).relu(), reduction)
 
@@ -713,6 +724,7 @@ def hinge_loss(input, target, margin=1.0, reduction="mean") -> Tensor:
     _check_reduction("hinge_loss", reduction)
     margin = _real("hinge_loss", "margin", margin)
     s = _float_input("hinge_loss", input)
-    _check_signs("hinge_loss", _as_target(s, target))  # labels as given, before casting
+    # the labels as given, before casting
+    _check_signs("hinge_loss", _as_target("hinge_loss", s, target))
     y = _target_like("hinge_loss", s, target)
     return _reduce((margin - y * s).relu(), reduction)

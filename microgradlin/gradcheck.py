@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import backend
@@ -15,10 +17,13 @@ class GradcheckError(AssertionError):
     """Raised by :func:`gradcheck` when analytic and numerical gradients disagree."""
 
 
-def _as_outputs(value):
+def _as_outputs(value, who="gradcheck"):
     if isinstance(value, Tensor):
         return (value,)
-    return tuple(value)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, Tensor) for v in value):
+        return tuple(value)
+    raise TypeError(f"{who}: fn must return a Tensor or a sequence of Tensors, got "
+                    f"{type(value).__name__}")
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
@@ -33,8 +38,18 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     Returns True, or raises :class:`GradcheckError` naming the input, the output, the worst
     element and both values (returns False instead if ``raise_exception=False``).
     """
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
+    for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 0 or (
+                name == "eps" and not v > 0):
+            raise ValueError(f"gradcheck: {name} must be a number {'>' if name == 'eps' else '>='}"
+                             f" 0, got {v!r}")
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"gradcheck: inputs must be a Tensor or a sequence, got "
+                        f"{type(inputs).__name__}")
     inputs = tuple(inputs)
     checked = []
     for i, x in enumerate(inputs):

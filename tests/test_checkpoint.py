@@ -222,3 +222,11 @@ def test_a_crash_mid_save_leaves_the_previous_checkpoint_intact(tmp_path, monkey
     assert path.read_bytes() == before
     assert load(path)["epoch"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["ck.npz"]  # no temporary file left
+
+
+def test_a_file_that_is_neither_npz_nor_pickle_is_not_called_a_pickle(tmp_path):
+    text = tmp_path / "notes.npz"
+    text.write_text("hello, not an archive\n")
+    with pytest.raises(CheckpointError, match=r"is not a .npz checkpoint \(neither a .npz "
+                                               r"archive nor a .npy array\)"):
+        mg.load(text)

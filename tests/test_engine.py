@@ -1274,3 +1274,21 @@ def test_hessian_of_a_float32_array_stays_float32():
     assert h.dtype == np.float32
     np.testing.assert_allclose(h.numpy(), np.diag(6 * x32), rtol=1e-6)
     assert mg.hessian(lambda v: (v**3).sum(), [1, 2]).dtype == np.float64  # ints: float64
+
+
+def test_backward_and_grad_name_what_is_wrong_with_their_arguments():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    s = (w * w).sum()
+    for gradient in ("a", 1j, "1.5"):
+        with pytest.raises(TypeError, match=r"^backward: gradient must be a Tensor or an array "
+                                            r"of shape \(\), got"):
+            s.backward(gradient=gradient, retain_graph=True)
+    for outputs in (None, 3.0):
+        with pytest.raises(TypeError, match="^mg.grad: outputs must be a Tensor or a sequence"):
+            mg.grad(outputs, w)
+    for inputs in (None, "abc", {"a": w}):
+        with pytest.raises(TypeError, match="^mg.grad: inputs must be a Tensor or a sequence"):
+            mg.grad(s, inputs)
+    with pytest.raises(TypeError, match="^mg.grad: input 0 is a float, expected a Tensor"):
+        mg.grad(s, [1.0])
+    assert mg.grad(s, (p for p in [w]), retain_graph=True)[0].tolist() == [2.0, 4.0]

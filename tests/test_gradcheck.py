@@ -320,3 +320,20 @@ def test_hessian_inside_no_grad_is_still_the_hessian():
         h = mg.hessian(lambda x: (x**3).sum(), np.array([1.0, 2.0]))
         assert not mg.is_grad_enabled()
     np.testing.assert_array_equal(h.numpy(), [[6.0, 0.0], [0.0, 12.0]])
+
+
+def test_gradcheck_names_bad_arguments():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    square = lambda x: (x * x).sum()  # noqa: E731
+    with pytest.raises(TypeError, match="^gradcheck: fn must be callable"):
+        mg.gradcheck(None, [w])
+    with pytest.raises(TypeError, match="^gradcheck: inputs must be a Tensor or a sequence"):
+        mg.gradcheck(square, None)
+    for result in (None, 3.0, "a"):
+        with pytest.raises(TypeError, match="^gradcheck: fn must return a Tensor"):
+            mg.gradcheck(lambda x, r=result: r, [w])
+    with pytest.raises(ValueError, match="^gradcheck: eps must be a number > 0"):
+        mg.gradcheck(square, [w], eps=-1)
+    with pytest.raises(ValueError, match="^gradcheck: atol must be a number >= 0"):
+        mg.gradcheck(square, [w], atol=-1)
+    assert mg.gradcheck(lambda x: [(x * x).sum(), x.exp()], [w])

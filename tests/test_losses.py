@@ -545,3 +545,18 @@ def test_composed_cross_entropy_checks_targets_as_the_fused_one():
     assert one.shape == ()
     np.testing.assert_allclose(one.item(), F.cross_entropy(Z[0], np.array(2)).item(),
                                rtol=1e-14)
+
+
+@pytest.mark.parametrize("loss", [F.mse_loss, F.l1_loss, F.perceptron_loss, F.hinge_loss,
+                                  F.binary_cross_entropy_with_logits, F.cross_entropy])
+@pytest.mark.parametrize("target", [None, "a"])
+def test_a_target_that_is_not_numbers_is_refused_by_name(loss, target):
+    x = mg.tensor([[0.25, 0.5]]) if loss is F.cross_entropy else mg.tensor([0.25, 0.5])
+    with pytest.raises(TypeError, match=rf"^{loss.__name__}: target must be"):
+        loss(x, target)
+
+
+def test_nll_loss_of_one_sample_needs_a_0d_target():
+    with pytest.raises(ValueError, match=r"^nll_loss: input must have shape \(N, K\), or \(K,\) "
+                                         r"with a 0-d target.*\(3,\) and target \(3,\)"):
+        F.nll_loss(mg.tensor([1.0, 2.0, 3.0]), np.array([0, 1, 1]))
