@@ -17,6 +17,7 @@ larger than memory: only each batch's rows are read), or Tensors (on any device)
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -41,6 +42,9 @@ def _check_array(x, name, who):
     if data.ndim == 0:
         raise ValueError(f"{who}: {name} must have at least one axis (samples first), got a "
                          "0-d array")
+    if data.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: {name} must hold numbers (bool, integer or float), got dtype "
+                        f"{data.dtype}")
     return data
 
 
@@ -305,6 +309,10 @@ class Standardizer:
     """
 
     def __init__(self, chunk_rows: int = 65536):
+        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, numbers.Integral) \
+                or chunk_rows < 1:
+            raise ValueError(f"Standardizer: chunk_rows must be an integer >= 1, got "
+                             f"{chunk_rows!r}")
         self.chunk_rows = int(chunk_rows)
         self.mean_ = None
         self.scale_ = None
@@ -313,6 +321,9 @@ class Standardizer:
 
     def fit(self, X) -> Standardizer:
         data = _check_array(X, "X", "Standardizer.fit")
+        if data.ndim < 2:
+            raise ValueError(f"Standardizer.fit: X must have shape (N, d), one sample per row, "
+                             f"got {tuple(data.shape)}; for one feature use X.reshape(-1, 1)")
         n = data.shape[0]
         if n == 0:
             raise ValueError("Standardizer.fit: X has no samples")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import math
+import numbers
 import os
 import sys
 import time
@@ -245,6 +246,9 @@ def _make_progress(progress, total_steps, initial, total_epochs):
     return _TqdmProgress(tqdm, total_steps, initial, total_epochs)
 
 
+_HOOKS = ("on_train_begin", "on_epoch_begin", "on_step_end", "on_epoch_end", "on_train_end")
+
+
 def _call(callbacks, hook, state):
     for cb in callbacks:
         fn = getattr(cb, hook, None)
@@ -331,14 +335,20 @@ def fit(model, loss_fn, X, y=None, *, method=None, batch_size=None, epochs=10,
         When the loss becomes NaN/inf or the gradient norm exceeds ``max_grad_norm``; the
         message names the step, the epoch and the learning rate, and suggests a lower one.
     """
+    if not callable(getattr(model, "parameters", None)) or not callable(model):
+        raise TypeError(f"fit: model must be a Module (callable, with parameters()), got "
+                        f"{type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"fit: loss_fn must be callable (prediction, target) -> loss, got "
+                        f"{type(loss_fn).__name__}")
     if device is not None:
         model.to(device)  # the parameters move in place: an optimizer over them stays valid
     params = list(model.parameters())
     if not params:
         raise ValueError(f"fit: {type(model).__name__} has no parameters to train")
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+        raise ValueError(f"fit: epochs must be an integer >= 0, got {epochs!r}")
     epochs = int(epochs)
-    if epochs < 0:
-        raise ValueError(f"fit: epochs must be >= 0, got {epochs}")
     log_every = int(log_every)
     if log_every < 1:
         raise ValueError(f"fit: log_every must be >= 1, got {log_every}")
@@ -360,6 +370,10 @@ def fit(model, loss_fn, X, y=None, *, method=None, batch_size=None, epochs=10,
     if callable(callbacks) or not isinstance(callbacks, (list, tuple)):
         callbacks = [callbacks]
     callbacks = list(callbacks)
+    for cb in callbacks:
+        if not (callable(cb) or any(callable(getattr(cb, hook, None)) for hook in _HOOKS)):
+            raise TypeError(f"fit: a callback must be a function cb(state) or an object with "
+                            f"any of {', '.join(_HOOKS)}, got {cb!r}")
 
     # ---- the optimizer
     if optimizer is None:

@@ -289,3 +289,16 @@ def test_in_memory_batches_start_on_64_byte_boundaries(batch_size, shuffle, dtyp
     np.testing.assert_array_equal(np.sort(rows), np.arange(40))
     for xb, yb in got:  # each batch's rows are X's rows
         np.testing.assert_array_equal(xb.numpy(), X[yb.numpy().astype(int)].astype(xb.dtype))
+
+
+def test_standardizer_and_batches_check_their_arguments():
+    X = np.arange(20.0).reshape(10, 2)
+    for chunk_rows in (-1, 0, 2.5, "a"):
+        with pytest.raises(ValueError, match="^Standardizer: chunk_rows must be an integer >= 1"):
+            mg.data.Standardizer(chunk_rows=chunk_rows)
+    with pytest.raises(ValueError, match=r"^Standardizer.fit: X must have shape \(N, d\).*"
+                                         r"reshape\(-1, 1\)"):
+        mg.data.Standardizer().fit(np.array([1.0, 2.0, 3.0]))
+    for bad in (X.astype(object), X + 1j):
+        with pytest.raises(TypeError, match="X must hold numbers"):
+            mg.data.batches(bad, batch_size=4)

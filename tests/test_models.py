@@ -396,3 +396,14 @@ def test_linear_sizes_must_be_integers(bad):
     with pytest.raises(TypeError, match=r"^Linear: in_features must be an integer"):
         Linear(bad, 1)
     assert Linear(np.int64(3), 2).weight.shape == (2, 3)
+
+
+def test_model_constructors_check_feature_map_and_n_features():
+    from microgradlin.models import Perceptron, SoftmaxRegression
+
+    for make in (lambda: Perceptron(feature_map=5), lambda: SoftmaxRegression(feature_map="p")):
+        with pytest.raises(TypeError, match=r"feature_map must be a callable"):
+            make()
+    for n in (-1, 2.5, 0):
+        with pytest.raises(ValueError, match=r"n_features must be an integer >= 1"):
+            Perceptron(n_features=n)

@@ -669,3 +669,24 @@ def test_l2_ball_puts_a_far_away_point_on_the_sphere(dtype, big):
     rows = project_l2_ball(np.stack([x, np.array([0.3, 0.4], dtype)]), 1.0, axis=1)
     np.testing.assert_allclose(rows, [[0.6, -0.8], [0.3, 0.4]], rtol=1e-6)
     assert project_l2_ball(np.zeros((0, 2)), 1.0, axis=1).shape == (0, 2)
+
+
+def test_constructors_check_their_arguments_when_called():
+    from microgradlin.optim import Constant, Cosine, LRScheduler, StepDecay
+
+    w = mg.tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"^ProjectedGD: project='box' takes \['lower', "
+                                        r"'upper'\], got \['lowr'\]"):
+        ProjectedGD([w], project="box", lowr=1.0)
+    with pytest.raises(ValueError, match=r"^LRScheduler \(step 0\): lr must be a finite number"):
+        LRScheduler(SGD([w], lr=0.1), lambda t: -1.0)
+    with pytest.raises(TypeError, match="^LRScheduler: optimizer must be an Optimizer"):
+        LRScheduler(None, Constant(0.1))
+    for make, error in ((lambda: StepDecay(0.1, step_size=1.5), "step_size must be an integer"),
+                        (lambda: Cosine(0.1, total_steps=1.5), "total_steps must be an integer"),
+                        (lambda: Constant("0.1"), "lr must be a number"),
+                        (lambda: SGD([w], lr="0.1"), "lr must be a number")):
+        with pytest.raises(TypeError, match=error):
+            make()
+    with pytest.raises(ValueError, match=r"^Constant.from_lr: lr must be a finite number >= 0"):
+        Constant(0.1).from_lr(-1)

@@ -460,3 +460,22 @@ def test_the_gd_variants_example_runs_and_prints_its_table(capsys):
     for method in ("batch", "sgd", "minibatch"):
         assert method in out and results[method].epochs == 3
     assert "s/epoch" in out
+
+
+def test_fit_checks_model_loss_callbacks_and_epochs_before_training():
+    from microgradlin import functional as F
+    from microgradlin.models import LinearRegression
+
+    X, y = np.arange(8.0).reshape(4, 2), np.arange(4.0)
+    model = LinearRegression(n_features=2)
+    with pytest.raises(TypeError, match="^fit: model must be a Module"):
+        mg.fit(None, F.mse_loss, X, y, lr=0.1)
+    for loss in (None, "mse"):
+        with pytest.raises(TypeError, match="^fit: loss_fn must be callable"):
+            mg.fit(model, loss, X, y, lr=0.1)
+    for callbacks in (5, [5], "ab"):
+        with pytest.raises(TypeError, match="^fit: a callback must be a function"):
+            mg.fit(model, F.mse_loss, X, y, lr=0.1, callbacks=callbacks, progress=False)
+    for epochs in (1.5, "a", -1):
+        with pytest.raises(ValueError, match="^fit: epochs must be an integer >= 0"):
+            mg.fit(model, F.mse_loss, X, y, lr=0.1, epochs=epochs, progress=False)

@@ -12,6 +12,7 @@ NumPy's rows-as-samples, so the slides' X is our ``X.T``):
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -58,6 +59,16 @@ def check_fit_data(name, what, data):
             value = value[~np.isfinite(value)][0].item()
             raise ValueError(f"{name}: {what} contains {value!r} (sample {row}); remove or "
                              "fill in such values before training")
+
+
+def check_model_options(name, n_features, feature_map):
+    """A model's constructor arguments, checked when it is made (not at the first fit)."""
+    if n_features is not None and (isinstance(n_features, bool) or not isinstance(
+            n_features, numbers.Integral) or n_features < 1):
+        raise ValueError(f"{name}: n_features must be an integer >= 1, got {n_features!r}")
+    if feature_map is not None and not callable(feature_map):
+        raise TypeError(f"{name}: feature_map must be a callable X -> Φ(X) (e.g. "
+                        f"PolynomialFeatures(2)), got {feature_map!r}")
 
 
 def labels_in(name, y, allowed, n=None, hint=""):
@@ -143,6 +154,7 @@ class LinearModel(Module):
     n_outputs = 1
 
     def __init__(self, n_features=None, feature_map=None, seed=None, dtype=None, device=None):
+        check_model_options(type(self).__name__, n_features, feature_map)
         self.feature_map = feature_map
         self.seed = seed
         self._n_features = n_features

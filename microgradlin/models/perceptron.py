@@ -24,7 +24,7 @@ from .. import backend
 from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Tensor
-from ._common import accuracy, as_2d_array, check_fit_data, labels_in, raw
+from ._common import accuracy, as_2d_array, check_fit_data, check_model_options, labels_in, raw
 from .features import add_bias_column
 from .module import Module
 
@@ -67,6 +67,7 @@ class Perceptron(Module):
                  dtype=None):
         if init not in ("zeros", "random"):
             raise ValueError(f"Perceptron: init must be 'zeros' or 'random', got {init!r}")
+        check_model_options("Perceptron", n_features, feature_map)
         self.feature_map = feature_map
         self.init = init
         self.seed = seed

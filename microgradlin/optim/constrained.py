@@ -21,6 +21,7 @@ the data) or Tensors (the result is a Tensor outside the graph).
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 
@@ -209,6 +210,12 @@ def _resolve_projection(project, kwargs):
         return project
     if isinstance(project, str) and project in _PROJECTIONS:
         fn = _PROJECTIONS[project]
+        try:  # misspelt options fail now, not at the first step()
+            inspect.signature(fn).bind(None, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"ProjectedGD: project={project!r} takes "
+                            f"{list(inspect.signature(fn).parameters)[1:]}, got {sorted(kwargs)} "
+                            f"({exc})") from None
         return functools.partial(fn, **kwargs) if kwargs else fn
     raise ValueError(f"ProjectedGD: unknown projection {project!r}; expected a callable "
                      f"x -> P_C(x) or one of {sorted(_PROJECTIONS)}")

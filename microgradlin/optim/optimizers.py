@@ -41,6 +41,8 @@ def _nonnegative(value, name: str, who: str) -> float:
 
 
 def _check_lr(lr, who: str) -> float:
+    if isinstance(lr, (str, bytes, bool)):  # (float() would parse "0.1"; PyTorch refuses it)
+        raise TypeError(f"{who}: lr must be a number, got {type(lr).__name__} {lr!r}")
     try:
         value = float(lr)
     except (TypeError, ValueError):

@@ -22,18 +22,29 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
+
+from .optimizers import _check_lr
 
 __all__ = ["Schedule", "Constant", "InverseTime", "StepDecay", "Exponential", "Cosine",
            "LRScheduler"]
 
 
 def _positive(name, value, who, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{who}: {name} must be a number, got {value!r}")
     value = float(value)
     ok = value >= 0 if allow_zero else value > 0
     if not (ok and math.isfinite(value)):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{who}: {name} must be a finite number {bound}, got {value!r}")
     return value
+
+
+def _count(name, value, who):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{who}: {name} must be an integer, got {value!r}")
+    return int(value)
 
 
 class Schedule:
@@ -61,7 +72,7 @@ class Schedule:
         every formula here is ε₀ times a decay, except Cosine's floor ε_min, which stays
         where it is (as PyTorch's schedulers treat each group)."""
         other = copy.copy(self)
-        other.lr = float(lr)
+        other.lr = _positive("lr", lr, f"{type(self).__name__}.from_lr", allow_zero=True)
         return other
 
     def __repr__(self):
@@ -114,7 +125,7 @@ class StepDecay(Schedule):
 
     def __init__(self, lr: float, step_size: int, gamma: float = 0.1):
         self.lr = _positive("lr", lr, "StepDecay")
-        self.step_size = int(step_size)
+        self.step_size = _count("step_size", step_size, "StepDecay")
         if self.step_size < 1:
             raise ValueError(f"StepDecay: step_size must be >= 1, got {step_size!r}")
         self.gamma = _positive("gamma", gamma, "StepDecay")
@@ -155,7 +166,7 @@ class Cosine(Schedule):
 
     def __init__(self, lr: float, total_steps: int, lr_min: float = 0.0):
         self.lr = _positive("lr", lr, "Cosine")
-        self.total_steps = int(total_steps)
+        self.total_steps = _count("total_steps", total_steps, "Cosine")
         if self.total_steps < 1:
             raise ValueError(f"Cosine: total_steps must be >= 1, got {total_steps!r}")
         self.lr_min = _positive("lr_min", lr_min, "Cosine", allow_zero=True)
@@ -187,6 +198,9 @@ class LRScheduler:
     """
 
     def __init__(self, optimizer, schedule):
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"LRScheduler: optimizer must be an Optimizer, got "
+                            f"{type(optimizer).__name__}")
         if not callable(schedule):
             raise TypeError(f"LRScheduler: schedule must be callable t -> lr, got "
                             f"{type(schedule).__name__}")
@@ -221,7 +235,7 @@ class LRScheduler:
         self._schedules += [self._group_schedule(k, self.base_lrs[k])
                             for k in range(len(self._schedules), len(groups))]
         for group, schedule in zip(groups, self._schedules):
-            group["lr"] = float(schedule(self.t))
+            group["lr"] = _check_lr(schedule(self.t), f"LRScheduler (step {self.t})")
         self._applied_t = self.t
 
     def step(self) -> None:
