@@ -122,9 +122,14 @@ _EXP_SAFE = {np.dtype(t): float(np.ceil(-np.log(np.finfo(t).max) * (1 - 1e-3)))
 def _normalize_axes(axis, ndim):
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    try:
+        axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    except TypeError:
+        axes = (axis,)
     out = []
     for a in axes:
+        if isinstance(a, bool) or not isinstance(a, numbers.Integral):
+            raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
         # a 0-d tensor has one "axis" to name, as in PyTorch: 0 or -1, and nothing to reduce
         if not -max(ndim, 1) <= a < max(ndim, 1):
             raise AxisError(f"axis {a} is out of bounds for a tensor of dimension {ndim}")
@@ -956,9 +961,15 @@ def _torch_promoted(arrays):
 
 
 # ----------------------------------------------------------------------------- functions
-def _check_sequence(name, tensors):
+def _check_sequence(name, tensors, axis):
     if not isinstance(tensors, (list, tuple)) or len(tensors) == 0:
         raise ValueError(f"{name}: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if not (isinstance(t, Tensor) or hasattr(t, "shape") or isinstance(t, (list, tuple))
+                or _is_number(t)):
+            raise TypeError(f"{name}: element {i} is a {type(t).__name__}, expected a Tensor")
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{name}: axis must be an int, got {axis!r}")
 
 
 def maximum(x, y) -> Tensor:
@@ -985,13 +996,13 @@ def where(condition, x, y) -> Tensor:
 
 def concatenate(tensors, axis=0) -> Tensor:
     """Join tensors along an existing axis."""
-    _check_sequence("concatenate", tensors)
+    _check_sequence("concatenate", tensors, axis)
     return Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors, axis=0) -> Tensor:
     """Stack same-shaped tensors along a new axis."""
-    _check_sequence("stack", tensors)
+    _check_sequence("stack", tensors, axis)
     return Stack.apply(*tensors, axis=axis)
 
 

@@ -9,6 +9,7 @@ and methods call the primitive ops of :mod:`microgradlin.ops`, which record the 
 from __future__ import annotations
 
 import itertools
+import numbers
 import operator
 
 import numpy as np
@@ -101,6 +102,8 @@ class ConversionError(ValueError, RuntimeError):
 
 
 def _check_axis(name, axis, ndim, shape):
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{name}: axis must be an int, got {axis!r}")
     bound = max(ndim, 1)  # a 0-d tensor's one "axis" is 0 or -1, as in PyTorch
     if not -bound <= axis < bound:
         raise autograd.AxisError(
@@ -223,7 +226,12 @@ class Tensor:
 
     def size(self, dim=None):
         """The shape (PyTorch's ``size()``), or its length along ``dim``."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        if dim is None:
+            return self.data.shape
+        _check_axis("size", dim, self.data.ndim, self.data.shape)
+        if not self.data.ndim:  # (as PyTorch: a 0-d tensor has no size along any axis)
+            raise autograd.AxisError(f"size: a 0-d tensor has no axis {dim}")
+        return self.data.shape[dim]
 
     def numel(self) -> int:
         return int(self.data.size)
@@ -671,10 +679,12 @@ class Tensor:
         return self @ other
 
     def argmax(self, axis=None) -> Tensor:
-        return Tensor._make(self.data.argmax(axis=axis), None, False, [0])
+        """The index of the largest element (of the flattened tensor, or along ``axis``)."""
+        return _arg_extreme(self, axis, "argmax")
 
     def argmin(self, axis=None) -> Tensor:
-        return Tensor._make(self.data.argmin(axis=axis), None, False, [0])
+        """The index of the smallest element (of the flattened tensor, or along ``axis``)."""
+        return _arg_extreme(self, axis, "argmin")
 
     def all(self) -> bool:
         return bool(self.data.all())
@@ -700,6 +710,17 @@ _BITWISE_SYMBOLS = {operator.and_: "&", operator.or_: "|", operator.xor: "^"}
 def _xp_invert(a):
     out = ~a  # (NumPy gives a scalar for a 0-d array)
     return np.asarray(out) if isinstance(out, np.generic) else out
+
+
+def _arg_extreme(t, axis, name):
+    data = t.data
+    if axis is not None:
+        _check_axis(name, axis, data.ndim, data.shape)
+    if data.size == 0 or axis is not None and data.ndim and data.shape[axis] == 0:
+        raise ValueError(f"{name}: the tensor of shape {tuple(data.shape)} has no elements "
+                         "to compare" + ("" if axis is None else f" along axis {axis}"))
+    out = data.argmax(axis=axis) if name == "argmax" else data.argmin(axis=axis)
+    return Tensor._make(backend.get_array_module(data).asarray(out), None, False, [0])
 
 
 def _swapped(t, axis1, axis2, name):

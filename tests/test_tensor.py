@@ -522,3 +522,25 @@ def test_a_tensor_made_from_a_list_on_the_cpu_device_is_aligned_too():
     t = mg.tensor([[0.5] * 9] * 4, device="cpu")
     assert t.data.ctypes.data % 64 == 0
     np.testing.assert_array_equal(t.data, np.full((4, 9), 0.5))
+
+
+def test_axis_arguments_of_the_wrong_type_or_range_name_the_method():
+    x = mg.tensor(np.arange(6.0).reshape(2, 3))
+    for call, name in ((lambda a: x.argmax(axis=a), "argmax"), (lambda a: x.size(a), "size"),
+                       (lambda a: x.unsqueeze(a), "unsqueeze"), (lambda a: x.squeeze(a), "squeeze"),
+                       (lambda a: x.transpose(a, 0), "transpose")):
+        with pytest.raises(TypeError, match=rf"^{name}: axis must be an int, got 1.5"):
+            call(1.5)
+        with pytest.raises(IndexError, match=rf"^{name}: axis 7 is out of range"):
+            call(7)
+    assert x.argmax(axis=1).tolist() == [2, 2] and x.argmin().item() == 0 and x.size(-1) == 3
+    with pytest.raises(ValueError, match=r"^argmax: the tensor of shape \(0,\) has no elements"):
+        mg.tensor(np.zeros(0)).argmax()
+    v = mg.tensor([1.0, 2.0])
+    for join in (mg.concatenate, mg.stack):
+        with pytest.raises(TypeError, match=rf"^{join.__name__}: element 1 is a NoneType"):
+            join([v, None])
+        with pytest.raises(TypeError, match=rf"^{join.__name__}: axis must be an int"):
+            join([v, v], axis="a")
+    with pytest.raises(TypeError, match=r"^softmax: axis must be an int or a tuple of ints"):
+        mg.functional.softmax(v, axis="a")
