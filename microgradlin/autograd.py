@@ -427,8 +427,11 @@ def _binary_entry(cls):
         # arrays share a device: only for two arrays, and only where the quick tests fail
         if yd.__class__ is _ndarray and xd.__class__ is _ndarray:  # two host arrays
             number = False
-            if torch_promotion and xd.dtype is not yd.dtype:
-                xd, yd = _promote_like_torch(xd, yd, cls)
+            if xd.dtype is not yd.dtype:
+                if torch_promotion:
+                    xd, yd = _promote_like_torch(xd, yd, cls)
+                else:
+                    _check_real(cls, xd, yd)
         elif yd.__class__ in _PY_NUMBERS or xd.__class__ in _PY_NUMBERS:
             number = True
         else:
@@ -505,17 +508,28 @@ def _float_dtype(d):
     return dtype if dtype is not None and dtype.kind == "f" and d.ndim > 0 else None
 
 
+def _check_real(cls, *operands):
+    """Operands of arithmetic must be real numbers (no complex, text or objects)."""
+    for v in operands:
+        if hasattr(v, "dtype"):
+            kind = v.dtype.kind
+        elif v.__class__ in _PY_NUMBERS:
+            continue
+        else:  # a list, a Fraction, ...: as NumPy would read it
+            kind = np.asarray(v).dtype.kind
+        if kind not in "biuf":
+            raise TypeError(
+                f"{op_name(cls) if cls is not None else 'operation'}: operands must be real "
+                f"numbers (bool, integer or float), got {_describe(v)}")
+
+
 def _promote_like_torch(xd, yd, cls=None):
     """PyTorch's promotion where NumPy 2's differs: an n-d float array keeps its dtype against
     NumPy scalars, 0-d arrays and integer/bool operands (float32 stays float32); without an
     n-d float, a 0-d float array keeps its dtype against NumPy scalars and integer/bool
     arrays of any shape. (Called only where the operands' types or dtypes differ: there it
     also refuses operands that are not real numbers.)"""
-    for v in (xd, yd):
-        if isinstance(v, complex) or getattr(getattr(v, "dtype", None), "kind", "f") in "cOUSV":
-            raise TypeError(
-                f"{op_name(cls) if cls is not None else 'operation'}: operands must be real "
-                f"numbers (bool, integer or float), got {_describe(v)}")
+    _check_real(cls, xd, yd)
     fx, fy = _float_dtype(xd), _float_dtype(yd)
     if fx is None and fy is None:  # no n-d float: a 0-d float array leads, if there is one
         fx, fy = _float_dtype_0d(xd), _float_dtype_0d(yd)
@@ -945,7 +959,9 @@ def _seed_for(t, gradient, create_graph, what="backward"):
                 return gradient.astype(t.data.dtype)  # a differentiable cast (self if equal)
             gradient = gradient.data
         xp = backend.get_array_module(t.data)
-        if isinstance(gradient, (str, bytes, complex)) or gradient is None:
+        kind = (gradient.dtype.kind if hasattr(gradient, "dtype")
+                else np.asarray(gradient).dtype.kind)  # (None makes objects, text str arrays)
+        if kind not in "biuf":
             raise TypeError(f"{what}: gradient must be a Tensor or an array of shape "
                             f"{tuple(t.shape)}, got {_describe(gradient)}")
         try:

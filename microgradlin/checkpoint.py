@@ -123,13 +123,19 @@ def save(state, path) -> None:
 
 
 # ----------------------------------------------------------------------------- load
-def _starts_like_a_pickle(path) -> bool:
-    """Pickles of protocol 2 and later start with the PROTO opcode, 0x80."""
+def _pickle_kind(path):
+    """What pickled content the file holds, by its first bytes: a pickle (protocol 2 and
+    later start with the PROTO opcode 0x80), a .npy array of Python objects, or None."""
     try:
         with open(path, "rb") as f:
-            return f.read(1) == b"\x80"
+            head = f.read(6)
     except OSError:
-        return False
+        return None
+    if head[:1] == b"\x80":
+        return "a pickle file"
+    if head == b"\x93NUMPY":
+        return "a .npy array of pickled Python objects"
+    return None
 
 
 def _read(npz, name, path):
@@ -188,10 +194,11 @@ def load(path):
         raise FileNotFoundError(f"load: no checkpoint at {path!r}") from None
     except ValueError as exc:
         # (NumPy hands every file that is neither .npz nor .npy to pickle: look at it first)
-        if "pickle" in str(exc) and _starts_like_a_pickle(path):
+        kind = _pickle_kind(path) if "pickle" in str(exc) else None
+        if kind is not None:
             raise CheckpointError(
-                f"load: refusing {path!r}: it is a pickle file, which could run arbitrary "
-                "code when loaded; microgradlin checkpoints are .npz archives of plain arrays"
+                f"load: refusing {path!r}: it is {kind}, which could run arbitrary code "
+                "when loaded; microgradlin checkpoints are .npz archives of plain arrays"
             ) from None
         raise CheckpointError(f"load: {path!r} is not a .npz checkpoint (neither a .npz "
                               "archive nor a .npy array)") from None

@@ -27,10 +27,10 @@ def _filled(fill, shape, dtype, requires_grad, device, name, who):
         shape = (shape,)
     shape = _shape(who, shape)
     dtype = check_dtype(who, np.float64 if dtype is None else dtype)
-    if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
-        if not (isinstance(fill, bool) and dtype.kind == "b"):
-            raise TypeError(f"{who}: the fill value must be a real number, got {fill!r}")
-    elif dtype.kind in "iub" and not (math.isfinite(fill) and float(fill).is_integer()):
+    fill = _number(fill)
+    if not isinstance(fill, (numbers.Real, np.bool_)):
+        raise TypeError(f"{who}: the fill value must be a real number, got {fill!r}")
+    if dtype.kind in "iub" and not (math.isfinite(fill) and float(fill).is_integer()):
         raise ValueError(f"{who}: {fill!r} is not a whole number, so it cannot fill a "
                          f"{dtype} tensor")
     if device is not None and backend.parse_device(device) != "cpu":
@@ -43,6 +43,13 @@ def _filled(fill, shape, dtype, requires_grad, device, name, who):
     if requires_grad:
         t.requires_grad = True
     return t
+
+
+def _number(v):
+    """A 0-d tensor or array as the number it holds (other values as they are)."""
+    if isinstance(v, Tensor):
+        v = v.data
+    return v.item() if getattr(v, "ndim", None) == 0 else v
 
 
 def _shape(who, shape):
@@ -81,11 +88,12 @@ def _like(fill, other, dtype, requires_grad, device, who):
         other_dtype, other_device = other.dtype, other.device
     elif hasattr(other, "shape") and hasattr(other, "dtype"):  # an array
         other_dtype, other_device = check_dtype(who, other.dtype), backend.device_of(other)
-    elif isinstance(other, (list, tuple)) and other:  # nested lists of numbers, as NumPy's
-        other = np.asarray(other)
+    elif isinstance(other, (list, tuple, numbers.Number)) and not isinstance(other, complex):
+        other = np.asarray(other)  # numbers and nested lists of them, as NumPy reads them
         other_dtype, other_device = check_dtype(who, other.dtype), "cpu"
     else:
-        raise TypeError(f"{who}: expected a Tensor or an array, got {type(other).__name__}")
+        raise TypeError(f"{who}: expected a Tensor, an array or numbers, got "
+                        f"{type(other).__name__}")
     return _filled(fill, other.shape, other_dtype if dtype is None else dtype, requires_grad,
                    other_device if device is None else device, None, who)
 
@@ -102,6 +110,7 @@ def ones_like(other, dtype=None, requires_grad=False, device=None) -> Tensor:
 
 def arange(start, stop=None, step=1, dtype=None, device=None) -> Tensor:
     """Evenly spaced values in [start, stop), like ``numpy.arange``."""
+    start, stop, step = _number(start), _number(stop), _number(step)  # (mg.arange(mask.sum()))
     for what, v in (("start", start), ("stop", stop), ("step", step)):
         if v is None and what == "stop":
             continue

@@ -205,8 +205,11 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
     elif hasattr(target, "shape"):
         yd = target
     else:
-        yd = target = Tensor(_as_target("binary_cross_entropy_with_logits", z, target),
-                             dtype=dtype)
+        yd = _as_target("binary_cross_entropy_with_logits", z, target)
+        if yd.dtype.kind not in "biuf":
+            raise TypeError("binary_cross_entropy_with_logits: target must hold numbers in "
+                            f"[0, 1], got dtype {yd.dtype}")
+        yd = target = Tensor(yd, dtype=dtype)
     if not (target.__class__ is Tensor and _known_valid(target, yd)):  # (the same as last
         # time: the usual case, a full-batch loop)
         if yd.dtype.kind not in "biuf":

@@ -847,9 +847,15 @@ def normalize_index(index):
     if not isinstance(index, tuple):
         index = (index,)
     return tuple(
-        i.data if isinstance(i, Tensor) else (_list_index(i) if isinstance(i, list) else i)
+        _tensor_index(i.data) if isinstance(i, Tensor) else (
+            _list_index(i) if isinstance(i, list) else i)
         for i in index
     )
+
+
+def _tensor_index(i):
+    """A 0-d integer tensor indexes as the int it holds (a view, as PyTorch's x[t])."""
+    return int(i.item()) if i.ndim == 0 and i.dtype.kind in "iu" else i
 
 
 def _list_index(i):

@@ -160,7 +160,11 @@ class StrictArray:
         return (_wrap(v) for v in self._a)
 
     def __getitem__(self, index):
-        return _wrap(self._a[_unwrap(index, "getitem")])
+        index = _unwrap(index, "getitem")
+        out = self._a[index]
+        if isinstance(out, np.generic):  # one element: a 0-d view, as CuPy's x[0]
+            out = self._a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return _wrap(out)
 
     def __setitem__(self, index, value):
         self._a[_unwrap(index, "setitem")] = _unwrap(value, "setitem")

@@ -23,6 +23,7 @@ _FLOAT_KINDS = "f"  # dtype kinds that may require grad
 # and each in-place change stamps the tensor's version with the next tick, so "changed after
 # this node saved it" is simply ``version > node.seq``.
 tick = itertools.count(1).__next__
+_FLOAT64 = np.dtype(np.float64)
 
 
 def bump_version(t) -> None:
@@ -35,6 +36,7 @@ def _as_array(data, dtype=None, device=None):
     if isinstance(data, Tensor):
         data = data.data  # torch.tensor(t) copies too
     if isinstance(data, (np.ndarray, np.generic)) or backend.is_device_array(data):
+        check_dtype("tensor", data.dtype)  # (before a cast, which would parse text)
         # a copy: in-place updates never touch the caller's (on the host, on a 64-byte
         # boundary: faster BLAS and SIMD loops, see backend.aligned_copy)
         if isinstance(data, np.ndarray):
@@ -44,7 +46,7 @@ def _as_array(data, dtype=None, device=None):
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
             data = [v.item() if isinstance(v, Tensor) else v for v in data]
-        dtype = np.float64 if dtype is None else check_dtype("tensor", dtype)
+        dtype = _FLOAT64 if dtype is None else check_dtype("tensor", dtype)
         # (a new array; moving it to a 64-byte boundary may copy it once more)
         arr = backend.aligned(_numbers_array(data, dtype))
     check_dtype("tensor", arr.dtype)
@@ -73,12 +75,14 @@ def _numbers_array(data, dtype):
         raise TypeError(f"tensor: cannot make a numeric tensor from {type(data).__name__} "
                         f"{data!r}; pass numbers, nested lists of numbers, or an array")
     try:
-        kind = np.array(data).dtype.kind  # its own dtype: text makes a str array, None an
-        # object one, and complex numbers a complex one
+        arr = np.array(data)  # its own dtype first: text makes a str array, None an object
+        kind = arr.dtype.kind  # one, and complex numbers a complex one
         if kind in "USVc" or kind == "O" and any(
                 v is None or isinstance(v, (str, bytes, complex)) for v in _flat(data)):
             raise TypeError("it holds " + {"c": "complex numbers"}.get(kind, "text or None")
                             + ", not real numbers")
+        if kind in "biuf" and dtype.kind == "f":
+            return arr.astype(dtype, copy=False)  # (numbers to floats: nothing to overflow)
         return np.array(data, dtype=dtype)  # (NumPy's own checks: 300 is no int8)
     except (TypeError, ValueError, OverflowError) as exc:
         raise TypeError(
@@ -359,7 +363,12 @@ class Tensor:
         return self.grad_fn is not None and self.grad_fn.retained is not None
 
     def fill_(self, value) -> Tensor:
-        """Fill with ``value`` in place (allowed where ``zero_`` is)."""
+        """Fill with ``value`` (a number, or a 0-d tensor) in place (allowed where ``zero_``
+        is)."""
+        if isinstance(value, Tensor) and value.data.ndim == 0:
+            value = value.item()
+        if not isinstance(value, (numbers.Real, np.bool_)):
+            raise TypeError(f"fill_: expected a number (or a 0-d tensor), got {value!r}")
         return self._inplace(_fill, value, "fill_")
 
     def clone(self) -> Tensor:
@@ -664,9 +673,8 @@ class Tensor:
         ``ddof=1`` (the unbiased estimate) is the default, as ``torch.var``; NumPy's
         ``var`` defaults to ``ddof=0``.
         """
-        centered = self - self.mean(axis=axis, keepdims=True)
-        n = self.data.size if axis is None else int(np.prod(
-            [self.shape[a] for a in ((axis,) if isinstance(axis, int) else axis)]))
+        centered = self - self.mean(axis=axis, keepdims=True)  # (checks the axes)
+        n = int(np.prod([self.shape[a] for a in ops._normalize_axes(axis, self.ndim)]))
         # (n <= ddof: no degrees of freedom left, so inf, or nan for no data, as PyTorch)
         return (centered * centered).sum(axis=axis, keepdims=keepdims) / max(n - ddof, 0)
 
@@ -716,7 +724,7 @@ def _arg_extreme(t, axis, name):
     data = t.data
     if axis is not None:
         _check_axis(name, axis, data.ndim, data.shape)
-    if data.size == 0 or axis is not None and data.ndim and data.shape[axis] == 0:
+    if (data.size == 0) if axis is None else (data.ndim and data.shape[axis] == 0):
         raise ValueError(f"{name}: the tensor of shape {tuple(data.shape)} has no elements "
                          "to compare" + ("" if axis is None else f" along axis {axis}"))
     out = data.argmax(axis=axis) if name == "argmax" else data.argmin(axis=axis)

@@ -230,3 +230,10 @@ def test_a_file_that_is_neither_npz_nor_pickle_is_not_called_a_pickle(tmp_path):
     with pytest.raises(CheckpointError, match=r"is not a .npz checkpoint \(neither a .npz "
                                                r"archive nor a .npy array\)"):
         mg.load(text)
+
+
+def test_a_npy_array_of_pickled_objects_is_called_what_it_is(tmp_path):
+    path = tmp_path / "objects.npy"
+    np.save(path, np.array([1, None], dtype=object), allow_pickle=True)
+    with pytest.raises(CheckpointError, match="a .npy array of pickled Python objects"):
+        mg.load(path)

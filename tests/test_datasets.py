@@ -424,3 +424,14 @@ def test_import_is_light():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_class_named_nan_in_a_text_target_column_stays_a_class(tmp_path):
+    from microgradlin.datasets import load_csv
+
+    path = tmp_path / "names.csv"
+    path.write_text("x,species\n1,cat\n2,Nan\n4,dog\n")
+    assert load_csv(path).target_names == ("Nan", "cat", "dog")
+    path.write_text("x,price\n1,110\n2,nan\n3,130\n")
+    with pytest.raises(ValueError, match=r"row 3, target column 'price': not a finite number"):
+        load_csv(path)

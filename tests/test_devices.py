@@ -321,3 +321,9 @@ def test_fit_gives_the_same_history_on_every_device(device):
         assert model.weight.device == backend.parse_device(dev)
         histories[dev] = np.array(hist.step_loss)
     np.testing.assert_allclose(histories[device], histories["cpu"], rtol=1e-10)
+
+
+def test_one_element_picked_on_the_strict_device_is_a_view_as_on_the_cpu():
+    t = mg.tensor([1.0, 2.0, 3.0], device="strict")
+    t[0].fill_(9.0)
+    assert t.tolist() == [9.0, 2.0, 3.0]

@@ -1292,3 +1292,10 @@ def test_backward_and_grad_name_what_is_wrong_with_their_arguments():
     with pytest.raises(TypeError, match="^mg.grad: input 0 is a float, expected a Tensor"):
         mg.grad(s, [1.0])
     assert mg.grad(s, (p for p in [w]), retain_graph=True)[0].tolist() == [2.0, 4.0]
+
+
+def test_a_gradient_seed_of_text_none_or_complex_numbers_is_refused():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    for seed in ([None, 1.0], ["1", "2"], np.array([1 + 5j, 1])):
+        with pytest.raises(TypeError, match="^backward: gradient must be a Tensor or an array"):
+            (x * 3).backward(gradient=seed)

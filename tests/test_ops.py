@@ -894,3 +894,13 @@ def test_var_without_degrees_of_freedom_is_inf_or_nan_as_in_pytorch():
         warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's "mean of empty slice"
         assert mg.tensor([[1.0, 2.0], [3.0, 5.0]]).var(axis=0, ddof=3).tolist() == [np.inf] * 2
         assert np.isnan(mg.tensor(np.zeros(0)).var().item())  # no data: nan, not -0.0
+
+
+@pytest.mark.parametrize("fn", [lambda x, M: x + [1j, 1], lambda x, M: M @ np.array([1j, 1]),
+                                lambda x, M: mg.maximum(x, [1j, 1]),
+                                lambda x, M: x + __import__("fractions").Fraction(1, 2)])
+def test_complex_or_object_operands_are_refused_also_in_lists_and_matmul(fn):
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    M = mg.tensor(np.eye(2), requires_grad=True)
+    with pytest.raises(TypeError, match="operands must be real numbers"):
+        fn(x, M)

@@ -201,3 +201,13 @@ def test_a_callable_at_zero_with_a_first_group_at_zero_cannot_scale_other_groups
     opt = SGD([{"params": [a], "lr": 0.0}, {"params": [b], "lr": 1.0}], lr=0.1)
     with pytest.raises(ValueError, match="cannot scale param group 1"):
         LRScheduler(opt, lambda t: 0.1 * t)
+
+
+def test_a_callable_scales_other_groups_by_the_first_groups_lr_like_lambda_lr():
+    # warm-up from 0.1% of the peak: every group rises alike (not by peak / start)
+    opt = _two_groups()
+    sched = LRScheduler(opt, lambda t: 0.1 * max(1e-3, min(1.0, t / 100)))
+    np.testing.assert_allclose(sched.get_last_lr(), [1e-4, 1e-3], rtol=1e-12)
+    for _ in range(100):
+        sched.step()
+    np.testing.assert_allclose(sched.get_last_lr(), [0.1, 1.0], rtol=1e-12)

@@ -544,3 +544,41 @@ def test_axis_arguments_of_the_wrong_type_or_range_name_the_method():
             join([v, v], axis="a")
     with pytest.raises(TypeError, match=r"^softmax: axis must be an int or a tuple of ints"):
         mg.functional.softmax(v, axis="a")
+
+
+def test_review_fixes_factories_fill_argmax_and_tensor_data():
+    # numbers, empty lists and 0-d tensors are fine where NumPy and PyTorch take them
+    assert mg.zeros_like(3.0).item() == 0.0 and mg.ones_like(5).item() == 1
+    assert mg.zeros_like([]).shape == (0,)
+    assert mg.arange((mg.tensor([1.0, 2.0, 3.0]) > 1.5).sum()).tolist() == [0, 1]
+    assert mg.full((2,), mg.tensor(3.0)).tolist() == [3.0, 3.0]
+    assert mg.full((2,), True).tolist() == [1.0, 1.0]
+    # an empty batch has an empty argmax along its rows (only an empty axis has none)
+    assert mg.tensor(np.empty((0, 4))).argmax(axis=1).shape == (0,)
+    with pytest.raises(ValueError, match="along axis 1"):
+        mg.tensor(np.empty((4, 0))).argmax(axis=1)
+    # fill_ takes a number
+    t = mg.tensor([1.0, 2.0])
+    for bad in (None, "3", [1.0, 2.0]):
+        with pytest.raises(TypeError, match=r"^fill_: expected a number"):
+            t.fill_(bad)
+    assert t.fill_(mg.tensor(4.0)).tolist() == [4.0, 4.0]
+    # arrays of text or objects are refused before a cast could parse them
+    for arr in (np.array([1, None], dtype=object), np.array(["1.5", "2"])):
+        with pytest.raises(TypeError, match=r"^tensor: unsupported dtype"):
+            mg.tensor(arr, dtype=np.float64)
+
+
+def test_std_and_var_follow_the_reductions_axis_rules():
+    x = mg.tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_allclose(x.std(axis=np.int64(1)).numpy(), np.arange(6.0).reshape(2, 3)
+                               .std(axis=1, ddof=1))
+    np.testing.assert_allclose(x.var(axis=(0, 1)).item(), np.arange(6.0).var(ddof=1))
+    with pytest.raises(IndexError, match="axis 2"):
+        x.var(axis=2)
+
+
+def test_an_element_picked_by_a_0d_integer_tensor_is_a_view():
+    t = mg.tensor([1.0, 2.0, 3.0])
+    t[mg.tensor(0, dtype=np.int64)].fill_(9.0)
+    assert t.tolist() == [9.0, 2.0, 3.0]

@@ -484,15 +484,18 @@ def load_csv(
             X[i, k] = value
         if not cells[t]:
             raise ValueError(f"{where}: row {row_number}, target column {header[t]!r}: empty cell")
-        if _parse_number(cells[t]) is None and _is_non_finite(cells[t]):
-            # nan/inf is a missing or broken value, not a class named "nan"
-            raise ValueError(
-                f"{where}: row {row_number}, target column {header[t]!r}: not a finite "
-                f"number: {cells[t]!r} (remove or fill in the rows with missing targets)"
-            )
         target_text.append(cells[t])
 
     numbers = [_parse_number(s) for s in target_text]
+    broken = [i for i, v in enumerate(numbers) if v is None and _is_non_finite(target_text[i])]
+    if broken and len(broken) == sum(v is None for v in numbers):
+        # a numeric column with nan/inf cells: missing or broken values, not a class "nan"
+        # (in a column of names, "NaN" may be a name)
+        i = broken[0]
+        raise ValueError(
+            f"{where}: row {rows[i][0]}, target column {header[t]!r}: not a finite number: "
+            f"{target_text[i]!r} (remove or fill in the rows with missing targets)"
+        )
     target_names: tuple[str, ...] | None
     if any(v is None for v in numbers):
         if task == "regression":

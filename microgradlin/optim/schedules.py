@@ -192,8 +192,9 @@ class LRScheduler:
     Other param groups follow the same schedule from their own lr, as PyTorch's schedulers
     treat each group: groups at 0.1 and 1.0 under ``StepDecay(0.1, s, 0.1)`` go to 0.01 and
     0.1 after s steps; under ``Cosine(0.1, T, lr_min)`` both end at lr_min. A plain callable
-    ``t -> lr`` scales them as PyTorch's LambdaLR: group k gets lr_k · schedule(t) / r, with
-    r = schedule(0), or the first group's lr if schedule(0) is 0 (a warm-up from 0).
+    ``t -> lr`` scales them as PyTorch's LambdaLR with the factor schedule(t) / lr₀: group k
+    gets lr_k · schedule(t) / lr₀, lr₀ the first group's lr when the scheduler was made
+    (so a warm-up from 0, or from any small rate, raises every group alike).
     A group added later (``add_param_group``) goes on from its lr with the schedule's decay.
     """
 
@@ -218,11 +219,11 @@ class LRScheduler:
             return schedule
         if isinstance(schedule, Schedule) and hasattr(schedule, "lr"):
             return schedule.from_lr(base)
-        ref = schedule(0) or self.base_lrs[0]
+        ref = self.base_lrs[0]  # LambdaLR's factor: schedule(t) / the first group's lr
         if not ref:
             raise ValueError(
-                f"LRScheduler: cannot scale param group {k} by the schedule: schedule(0) and "
-                "the first group's lr are both 0; give the first group its peak lr")
+                f"LRScheduler: cannot scale param group {k} by the schedule: the first "
+                "group's lr is 0; give it the schedule's peak lr")
         return lambda t: base * (schedule(t) / ref)
 
     def _apply(self) -> None:
