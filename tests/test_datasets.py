@@ -435,3 +435,8 @@ def test_a_class_named_nan_in_a_text_target_column_stays_a_class(tmp_path):
     path.write_text("x,price\n1,110\n2,nan\n3,130\n")
     with pytest.raises(ValueError, match=r"row 3, target column 'price': not a finite number"):
         load_csv(path)
+
+
+def test_make_classification_needs_a_sample_per_class():
+    with pytest.raises(ValueError, match=r"^make_classification: n=2 samples cannot cover k=3"):
+        D.make_classification(n=2, k=3)

@@ -479,3 +479,14 @@ def test_fit_checks_model_loss_callbacks_and_epochs_before_training():
     for epochs in (1.5, "a", -1):
         with pytest.raises(ValueError, match="^fit: epochs must be an integer >= 0"):
             mg.fit(model, F.mse_loss, X, y, lr=0.1, epochs=epochs, progress=False)
+
+
+def test_fit_refuses_a_max_grad_norm_that_is_not_positive():
+    from microgradlin import functional as F
+    from microgradlin.models import LinearRegression
+
+    X, y = np.arange(8.0).reshape(4, 2), np.arange(4.0)
+    for bad in (-1, 0, "a"):
+        with pytest.raises(ValueError, match="^fit: max_grad_norm must be a number > 0"):
+            mg.fit(LinearRegression(n_features=2), F.mse_loss, X, y, lr=0.1,
+                   max_grad_norm=bad, progress=False)

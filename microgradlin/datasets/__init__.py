@@ -782,6 +782,9 @@ def make_classification(
     n = _check_int("n", n, 1)
     d = _check_int("d", d, 1)
     k = _check_int("k", k, 2)
+    if n < k:
+        raise ValueError(f"make_classification: n={n} samples cannot cover k={k} classes "
+                         "(need n >= k)")
     rng = np.random.default_rng(seed)
     centers = 4.0 * rng.standard_normal((k, d))
     y = _balanced_labels(rng, n, k)
