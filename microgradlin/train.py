@@ -357,8 +357,8 @@ def fit(model, loss_fn, X, y=None, *, method=None, batch_size=None, epochs=10,
     if schedule is not None and not callable(schedule):
         raise TypeError(f"fit: schedule must be a callable t -> lr, got "
                         f"{type(schedule).__name__}")
-    if max_grad_norm is not None and not (isinstance(max_grad_norm, numbers.Real)
-                                          and max_grad_norm > 0):
+    if max_grad_norm is not None and not (
+            isinstance(max_grad_norm, numbers.Real) and max_grad_norm > 0):
         raise ValueError(f"fit: max_grad_norm must be a number > 0 (or None), got "
                          f"{max_grad_norm!r}")
     if tol is not None and not tol >= 0:
