@@ -37,7 +37,7 @@ from weakref import ref as _weakref
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, _as_array, tick
+from .tensor import Tensor, _as_array, _numbers_array, tick
 
 
 class _GradModeState(threading.local):
@@ -412,7 +412,7 @@ def _binary_entry(cls):
             x_rg = x._rg
         else:
             if array_operands and not hasattr(x, "ndim"):
-                x = _as_array(x, _dtype_of(y))
+                x = _as_array(x, _float_or_none(_dtype_of(y)))
             xd = x
             x_rg = False
         if y.__class__ is Tensor:
@@ -420,7 +420,7 @@ def _binary_entry(cls):
             y_rg = y._rg
         else:
             if array_operands and not hasattr(y, "ndim"):
-                y = _as_array(y, _dtype_of(x))
+                y = _as_array(y, _float_or_none(_dtype_of(x)))
             yd = y
             y_rg = False
         # promote as PyTorch does (a Python number is weak in NumPy already) and check that
@@ -499,6 +499,12 @@ def _binary_entry(cls):
     return apply_binary
 
 
+def _float_or_none(dtype):
+    """A list operand takes the other operand's float dtype (float32 stays float32); against
+    an integer one it is read as mg.tensor reads lists (floats stay floats)."""
+    return dtype if dtype is not None and dtype.kind == "f" else None
+
+
 def _dtype_of(v):
     return v.data.dtype if v.__class__ is Tensor else getattr(v, "dtype", None)
 
@@ -508,7 +514,7 @@ def _float_dtype(d):
     return dtype if dtype is not None and dtype.kind == "f" and d.ndim > 0 else None
 
 
-def _check_real(cls, *operands):
+def _check_real(cls, *operands, name=None):
     """Operands of arithmetic must be real numbers (no complex, text or objects)."""
     for v in operands:
         if hasattr(v, "dtype"):
@@ -519,8 +525,8 @@ def _check_real(cls, *operands):
             kind = np.asarray(v).dtype.kind
         if kind not in "biuf":
             raise TypeError(
-                f"{op_name(cls) if cls is not None else 'operation'}: operands must be real "
-                f"numbers (bool, integer or float), got {_describe(v)}")
+                f"{name or (op_name(cls) if cls is not None else 'operation')}: operands must "
+                f"be real numbers (bool, integer or float), got {_describe(v)}")
 
 
 def _promote_like_torch(xd, yd, cls=None):
@@ -959,9 +965,13 @@ def _seed_for(t, gradient, create_graph, what="backward"):
                 return gradient.astype(t.data.dtype)  # a differentiable cast (self if equal)
             gradient = gradient.data
         xp = backend.get_array_module(t.data)
-        kind = (gradient.dtype.kind if hasattr(gradient, "dtype")
-                else np.asarray(gradient).dtype.kind)  # (None makes objects, text str arrays)
-        if kind not in "biuf":
+        if not hasattr(gradient, "dtype"):  # numbers: as mg.tensor takes them (no None, text)
+            try:
+                gradient = _numbers_array(gradient, t.data.dtype)
+            except TypeError:
+                raise TypeError(f"{what}: gradient must be a Tensor or an array of shape "
+                                f"{tuple(t.shape)}, got {_describe(gradient)}") from None
+        elif gradient.dtype.kind not in "biuf":
             raise TypeError(f"{what}: gradient must be a Tensor or an array of shape "
                             f"{tuple(t.shape)}, got {_describe(gradient)}")
         try:

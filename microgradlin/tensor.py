@@ -24,6 +24,7 @@ _FLOAT_KINDS = "f"  # dtype kinds that may require grad
 # this node saved it" is simply ``version > node.seq``.
 tick = itertools.count(1).__next__
 _FLOAT64 = np.dtype(np.float64)
+_PLAIN_NUMBERS = (float, int, bool)
 
 
 def bump_version(t) -> None:
@@ -37,6 +38,8 @@ def _as_array(data, dtype=None, device=None):
         data = data.data  # torch.tensor(t) copies too
     if isinstance(data, (np.ndarray, np.generic)) or backend.is_device_array(data):
         check_dtype("tensor", data.dtype)  # (before a cast, which would parse text)
+        if dtype is not None:
+            dtype = check_dtype("tensor", dtype)
         # a copy: in-place updates never touch the caller's (on the host, on a 64-byte
         # boundary: faster BLAS and SIMD loops, see backend.aligned_copy)
         if isinstance(data, np.ndarray):
@@ -49,7 +52,6 @@ def _as_array(data, dtype=None, device=None):
         dtype = _FLOAT64 if dtype is None else check_dtype("tensor", dtype)
         # (a new array; moving it to a 64-byte boundary may copy it once more)
         arr = backend.aligned(_numbers_array(data, dtype))
-    check_dtype("tensor", arr.dtype)
     if device is not None:
         arr = backend.to_device(arr, device)
     return arr
@@ -75,11 +77,15 @@ def _numbers_array(data, dtype):
         raise TypeError(f"tensor: cannot make a numeric tensor from {type(data).__name__} "
                         f"{data!r}; pass numbers, nested lists of numbers, or an array")
     try:
+        if data.__class__ in _PLAIN_NUMBERS or data.__class__ is list and len(data) <= 64 and all(
+                v.__class__ in _PLAIN_NUMBERS for v in data):
+            return np.array(data, dtype=dtype)  # plain numbers: nothing to refuse
         arr = np.array(data)  # its own dtype first: text makes a str array, None an object
         kind = arr.dtype.kind  # one, and complex numbers a complex one
-        if kind in "USVc" or kind == "O" and any(
+        if kind in "USVcMm" or kind == "O" and any(
                 v is None or isinstance(v, (str, bytes, complex)) for v in _flat(data)):
-            raise TypeError("it holds " + {"c": "complex numbers"}.get(kind, "text or None")
+            raise TypeError("it holds " + {"c": "complex numbers", "M": "dates",
+                                           "m": "time spans"}.get(kind, "text or None")
                             + ", not real numbers")
         if kind in "biuf" and dtype.kind == "f":
             return arr.astype(dtype, copy=False)  # (numbers to floats: nothing to overflow)
@@ -365,9 +371,10 @@ class Tensor:
     def fill_(self, value) -> Tensor:
         """Fill with ``value`` (a number, or a 0-d tensor) in place (allowed where ``zero_``
         is)."""
-        if isinstance(value, Tensor) and value.data.ndim == 0:
-            value = value.item()
-        if not isinstance(value, (numbers.Real, np.bool_)):
+        if isinstance(value, Tensor) and value.data.ndim == 0 and not value._rg:
+            value = value.item()  # (one that requires grad: _inplace says why it cannot)
+        if not isinstance(value, (numbers.Real, np.bool_, Tensor)) or (
+                isinstance(value, Tensor) and not value._rg):
             raise TypeError(f"fill_: expected a number (or a 0-d tensor), got {value!r}")
         return self._inplace(_fill, value, "fill_")
 
@@ -429,6 +436,8 @@ class Tensor:
     def _compare(self, other, fn):
         xd = self.data
         yd = other.data if isinstance(other, Tensor) else other
+        if yd.__class__ not in _PLAIN_NUMBERS:
+            autograd._check_real(None, yd, name=f"comparison {fn.__name__}")
         if getattr(yd, "dtype", xd.dtype) != xd.dtype:
             # as PyTorch: a float32 tensor against a float64 scalar or 0-d compares in float32
             xd, yd = autograd._promote_like_torch(xd, yd)

@@ -690,3 +690,10 @@ def test_constructors_check_their_arguments_when_called():
             make()
     with pytest.raises(ValueError, match=r"^Constant.from_lr: lr must be a finite number >= 0"):
         Constant(0.1).from_lr(-1)
+
+
+@pytest.mark.parametrize("dtype, tiny", [(np.float64, 1e-200), (np.float32, 1e-30)])
+def test_l2_ball_projects_a_tiny_point_onto_a_tiny_ball(dtype, tiny):
+    # Σx² underflows to 0 there: the point must still go onto the sphere of radius r
+    out = project_l2_ball(np.array([3.0, 4.0], dtype) * dtype(tiny), radius=tiny)
+    np.testing.assert_allclose(out / dtype(tiny), [0.6, 0.8], rtol=1e-5)

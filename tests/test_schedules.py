@@ -211,3 +211,16 @@ def test_a_callable_scales_other_groups_by_the_first_groups_lr_like_lambda_lr():
     for _ in range(100):
         sched.step()
     np.testing.assert_allclose(sched.get_last_lr(), [0.1, 1.0], rtol=1e-12)
+
+
+def test_a_group_added_later_goes_on_from_its_lr_under_a_plain_callable():
+    a, b = mg.tensor([1.0], requires_grad=True), mg.tensor([1.0], requires_grad=True)
+    opt = SGD([a], lr=0.1)
+    schedule = lambda t: 0.01 * (t + 1)  # noqa: E731 (schedule(0) differs from the lr)
+    sched = LRScheduler(opt, schedule)
+    for _ in range(3):
+        sched.step()
+    opt.add_param_group({"params": [b], "lr": 0.5})
+    sched.step()  # the new group follows the schedule's change from t = 3 to t = 4
+    np.testing.assert_allclose(sched.get_last_lr(), [0.05, 0.5 * schedule(4) / schedule(3)],
+                               rtol=1e-12)

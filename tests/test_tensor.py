@@ -582,3 +582,24 @@ def test_an_element_picked_by_a_0d_integer_tensor_is_a_view():
     t = mg.tensor([1.0, 2.0, 3.0])
     t[mg.tensor(0, dtype=np.int64)].fill_(9.0)
     assert t.tolist() == [9.0, 2.0, 3.0]
+
+
+def test_second_review_fixes():
+    from fractions import Fraction
+
+    # fill_ with a tensor that requires grad is refused, not silently cut from the graph
+    with pytest.raises(RuntimeError, match="the right-hand side requires grad"):
+        mg.zeros(3).fill_(mg.tensor(2.0, requires_grad=True))
+    # gradient seeds: numbers as mg.tensor takes them (big ints, Fractions)
+    v = mg.tensor(1.0, requires_grad=True)
+    (v * 2).backward(Fraction(1, 2))
+    assert v.grad.item() == 1.0
+    # an integer tensor times a list of floats keeps the floats (NumPy's promotion)
+    assert (mg.tensor([1, 2], dtype="int64") @ [0.5, 0.5]).item() == 1.5
+    assert ([0.5, 0.5] @ mg.tensor([1, 2], dtype="int64")).item() == 1.5
+    # comparisons with complex numbers and tensors of dates are refused
+    for other in (1 + 5j, [1 + 5j, 1]):
+        with pytest.raises(TypeError, match="^comparison lt: operands must be real numbers"):
+            _ = mg.tensor([1.0, 2.0]) < other
+    with pytest.raises(TypeError, match="it holds dates"):
+        mg.tensor([np.datetime64("2020-01-01")])

@@ -74,16 +74,18 @@ def project_l2_ball(x, radius: float = 1.0, axis=None):
         return _wrap(data.copy(), was_tensor)
     with np.errstate(over="ignore"):
         norm = xp.sqrt((data * data).sum(axis=axis, keepdims=True))
+    tiny = np.finfo(data.dtype).tiny
     host = isinstance(data, np.ndarray)
-    if not host or not np.isfinite(norm).all():
-        # Σx² overflowed (|x| ≳ 1e154, 1e19 in float32), which would put a far-away point at
-        # 0 instead of on the sphere: there ‖x‖ = s ‖x / s‖ with s = max|x| (on a device
-        # computed always and picked where needed, rather than reading a check back)
+    if not host or not (np.isfinite(norm).all() and (norm >= tiny).all()):
+        # Σx² overflowed (|x| ≳ 1e154, 1e19 in float32: a far-away point would land at 0,
+        # not on the sphere) or underflowed (|x| ≲ 1e-154: a tiny point outside a tiny ball
+        # would stay): there ‖x‖ = s ‖x / s‖ with s = max|x| (on a device computed always
+        # and picked where needed, rather than reading a check back)
         scale = xp.abs(data).max(axis=axis, keepdims=True)
         scale = xp.where(scale > 0, scale, 1)
         scaled = data / scale
         safe = scale * xp.sqrt((scaled * scaled).sum(axis=axis, keepdims=True))
-        norm = xp.where(xp.isinf(norm), safe, norm)
+        norm = xp.where(xp.isinf(norm) | (norm < tiny), safe, norm)
     factor = radius / xp.maximum(norm, radius)  # = min(1, r/‖x‖), with no 0/0 at x = 0
     return _wrap(data * factor.astype(data.dtype), was_tensor)
 

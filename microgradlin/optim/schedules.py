@@ -230,8 +230,8 @@ class LRScheduler:
         groups = self.optimizer.param_groups
         for k in range(len(self.base_lrs), len(groups)):  # added since the last step: on
             # from its lr then, as if it had followed the schedule's decay all along
-            unit = self._group_schedule(k, 1.0)
-            decay = unit(self._applied_t) / unit(0) if unit(0) else 0.0
+            unit = self._group_schedule(k, 1.0)  # this group's schedule per unit of base lr
+            decay = unit(self._applied_t)
             self.base_lrs.append(groups[k]["lr"] / decay if decay else groups[k]["lr"])
         self._schedules += [self._group_schedule(k, self.base_lrs[k])
                             for k in range(len(self._schedules), len(groups))]
