@@ -965,20 +965,17 @@ def _seed_for(t, gradient, create_graph, what="backward"):
                 return gradient.astype(t.data.dtype)  # a differentiable cast (self if equal)
             gradient = gradient.data
         xp = backend.get_array_module(t.data)
-        if not hasattr(gradient, "dtype"):  # numbers: as mg.tensor takes them (no None, text)
-            try:
-                gradient = _numbers_array(gradient, t.data.dtype)
-            except TypeError:
-                raise TypeError(f"{what}: gradient must be a Tensor or an array of shape "
-                                f"{tuple(t.shape)}, got {_describe(gradient)}") from None
-        elif gradient.dtype.kind not in "biuf":
-            raise TypeError(f"{what}: gradient must be a Tensor or an array of shape "
-                            f"{tuple(t.shape)}, got {_describe(gradient)}")
         try:
-            seed = xp.array(gradient, dtype=t.data.dtype)  # a copy: never alias the caller's
-        except (TypeError, ValueError) as exc:
+            if not hasattr(gradient, "dtype"):  # numbers, as mg.tensor takes them (no None,
+                seed = _numbers_array(gradient, t.data.dtype)  # text or complex)
+            elif gradient.dtype.kind not in "biuf":
+                raise TypeError(f"dtype {gradient.dtype}")
+            else:
+                seed = gradient
+            seed = xp.array(seed, dtype=t.data.dtype)  # a copy: never alias the caller's
+        except (TypeError, ValueError):
             raise TypeError(f"{what}: gradient must be a Tensor or an array of shape "
-                            f"{tuple(t.shape)}, got {_describe(gradient)} ({exc})") from None
+                            f"{tuple(t.shape)}, got {_describe(gradient)}") from None
         if seed.shape != t.data.shape:
             raise _grad_shape_error(what, seed.shape, t.shape)
     if create_graph:

@@ -202,14 +202,8 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean") -> Tensor:
     dtype = zd.dtype
     if target.__class__ is Tensor:
         yd = target.data
-    elif hasattr(target, "shape"):
-        yd = target
-    else:
-        yd = _as_target("binary_cross_entropy_with_logits", z, target)
-        if yd.dtype.kind not in "biuf":
-            raise TypeError("binary_cross_entropy_with_logits: target must hold numbers in "
-                            f"[0, 1], got dtype {yd.dtype}")
-        yd = target = Tensor(yd, dtype=dtype)
+    else:  # an array as it is; lists and numbers as an array on z's device
+        yd = target = _as_target("binary_cross_entropy_with_logits", z, target)
     if not (target.__class__ is Tensor and _known_valid(target, yd)):  # (the same as last
         # time: the usual case, a full-batch loop)
         if yd.dtype.kind not in "biuf":
@@ -276,7 +270,7 @@ def _target_like(name, x, target):
     elif hasattr(target, "shape") and hasattr(target, "dtype"):
         t = target
     else:
-        t = _xp(x.data).asarray(_as_target(name, x, target))
+        t = _as_target(name, x, target)
     if not isinstance(t, Tensor) and t.dtype.kind not in "biuf":
         raise TypeError(f"{name}: target must be numeric, got dtype {t.dtype}")
     if tuple(t.shape) != tuple(x.shape):
@@ -487,6 +481,14 @@ def _reduce_array(loss, reduction):
     return total / loss.size if loss.size else total * np.nan
 
 
+def _one_sample(loss, z, target, reduction):
+    """``loss`` of one unbatched sample, scores (K,) with a 0-d class index or a (K,) row of
+    probabilities: the loss of a batch of one."""
+    t = target.reshape(1, -1) if target.ndim == 1 else target.reshape(1)
+    out = loss(z.reshape(1, -1), t, reduction=reduction)
+    return out.reshape(()) if reduction == "none" else out
+
+
 def _as_target(name, x, target):
     """A Tensor or an array as it is; lists and numbers become arrays on x's device."""
     if isinstance(target, Tensor) or (hasattr(target, "shape") and hasattr(target, "dtype")):
@@ -549,8 +551,7 @@ def nll_loss(input, target, reduction="mean") -> Tensor:
             raise ValueError(
                 f"nll_loss: input must have shape (N, K), or (K,) with a 0-d target (one "
                 f"sample); got input {tuple(logp.shape)} and target {tuple(target.shape)}")
-        out = nll_loss(logp.reshape(1, -1), target.reshape(1), reduction=reduction)
-        return out.reshape(()) if reduction == "none" else out
+        return _one_sample(nll_loss, logp, target, reduction)
     logp = _logits_2d("nll_loss", logp)
     n, k = logp.shape
     t = _class_indices("nll_loss", _as_target("nll_loss", logp, target), n, k)
@@ -646,9 +647,7 @@ def cross_entropy(input, target, reduction="mean") -> Tensor:
     z = _float_input("cross_entropy", input)
     target = _as_target("cross_entropy", z, target)
     if z.ndim == 1:  # one unbatched sample, as PyTorch allows: (K,) with () or (K,)
-        t = target.reshape(1, -1) if target.ndim == 1 else target.reshape(1)
-        out = cross_entropy(z.reshape(1, -1), t, reduction=reduction)
-        return out.reshape(()) if reduction == "none" else out
+        return _one_sample(cross_entropy, z, target, reduction)
     z = _logits_2d("cross_entropy", z)
     kind = _raw(target).dtype.kind
     if kind in "iu":
@@ -684,9 +683,7 @@ def cross_entropy_composed(input, target, reduction="mean") -> Tensor:
     z = _float_input(name, input)
     target = _as_target(name, z, target)
     if z.ndim == 1:  # one unbatched sample, as cross_entropy takes it
-        t = target.reshape(1, -1) if target.ndim == 1 else target.reshape(1)
-        out = cross_entropy_composed(z.reshape(1, -1), t, reduction=reduction)
-        return out.reshape(()) if reduction == "none" else out
+        return _one_sample(cross_entropy_composed, z, target, reduction)
     z = _logits_2d(name, z)
     kind = _raw(target).dtype.kind
     if kind in "iu":

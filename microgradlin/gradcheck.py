@@ -17,12 +17,12 @@ class GradcheckError(AssertionError):
     """Raised by :func:`gradcheck` when analytic and numerical gradients disagree."""
 
 
-def _as_outputs(value, who="gradcheck"):
+def _as_outputs(value):
     if isinstance(value, Tensor):
         return (value,)
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, Tensor) for v in value):
         return tuple(value)
-    raise TypeError(f"{who}: fn must return a Tensor or a sequence of Tensors, got "
+    raise TypeError(f"gradcheck: fn must return a Tensor or a sequence of Tensors, got "
                     f"{type(value).__name__}")
 
 
@@ -159,10 +159,10 @@ def _hessian_at(fn, point, data):
     if not isinstance(value, Tensor) or value.data.size != 1:
         raise ValueError("hessian: fn must return a scalar (one-element) tensor")
     xp = backend.get_array_module(data)
-    if not value.requires_grad:  # f does not depend on x (a constant): H = 0, as PyTorch
-        return Tensor(xp.zeros((data.shape[0], data.shape[0]), dtype=data.dtype))
-    (gradient,) = _grad(value, point, create_graph=True, allow_unused=True)
-    if gradient is None:  # f's graph does not reach x
+    gradient = (_grad(value, point, create_graph=True, allow_unused=True)[0]
+                if value.requires_grad else None)
+    if gradient is None:  # f does not depend on x (a constant, or a graph that does not
+        # reach x): H = 0, as PyTorch
         return Tensor(xp.zeros((data.shape[0], data.shape[0]), dtype=data.dtype))
     rows = []
     for i in range(data.shape[0]):

@@ -371,10 +371,11 @@ class Tensor:
     def fill_(self, value) -> Tensor:
         """Fill with ``value`` (a number, or a 0-d tensor) in place (allowed where ``zero_``
         is)."""
-        if isinstance(value, Tensor) and value.data.ndim == 0 and not value._rg:
-            value = value.item()  # (one that requires grad: _inplace says why it cannot)
-        if not isinstance(value, (numbers.Real, np.bool_, Tensor)) or (
-                isinstance(value, Tensor) and not value._rg):
+        if isinstance(value, Tensor) and not value._rg and value.data.ndim == 0:
+            value = value.item()
+        # (a tensor that requires grad goes on: _inplace says why it cannot be used)
+        if not (isinstance(value, (numbers.Real, np.bool_))
+                or isinstance(value, Tensor) and value._rg):
             raise TypeError(f"fill_: expected a number (or a 0-d tensor), got {value!r}")
         return self._inplace(_fill, value, "fill_")
 

@@ -224,6 +224,11 @@ class LinearModel(Module):
         """The validated targets, on the device of Φ(X) (checked on the host, once)."""
         return backend.to_device(self._targets(y, phi.shape[0], phi.dtype), phi.device)
 
+    def _check_training_data(self, method, phi, targets):
+        name = f"{type(self).__name__}.{method}"
+        check_fit_data(name, "X" if self.feature_map is None else "Φ(X)", phi.data)
+        check_fit_data(name, "y", targets)
+
     def _gradient_descent(self, X, y, lr, epochs, batch_size, seed):
         """Plain (minibatch) gradient descent: w <- w - lr ∇J(w), the lecture's Algorithm 2.
 
@@ -237,9 +242,7 @@ class LinearModel(Module):
             raise ValueError(f"{type(self).__name__}.fit: epochs must be an integer >= 0")
         phi = self.features(X)
         targets = self._targets_on_device(y, phi)
-        name = f"{type(self).__name__}.fit"
-        check_fit_data(name, "X" if self.feature_map is None else "Φ(X)", phi.data)
-        check_fit_data(name, "y", targets)
+        self._check_training_data("fit", phi, targets)
         self._ensure_built(phi)
         phi = phi.detach()
         n = phi.shape[0]

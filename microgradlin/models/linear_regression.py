@@ -23,7 +23,7 @@ from .. import backend
 from .. import functional as F
 from ..autograd import no_grad
 from ..tensor import Tensor
-from ._common import LinearModel, accuracy, check_fit_data, labels_in, r2_score, raw
+from ._common import LinearModel, accuracy, labels_in, r2_score, raw
 from .features import add_bias_column
 
 __all__ = ["LinearRegression", "Adaline"]
@@ -96,9 +96,7 @@ class LinearRegression(LinearModel):
                              f"got {alpha!r}")
         phi = self.features(X)
         targets = self._targets(y, phi.shape[0], phi.dtype)
-        name = f"{type(self).__name__}.fit_closed_form"
-        check_fit_data(name, "X" if self.feature_map is None else "Φ(X)", phi.data)
-        check_fit_data(name, "y", targets)
+        self._check_training_data("fit_closed_form", phi, targets)
         self._ensure_built(phi)
         xp = backend.get_array_module(phi.data)
         A = add_bias_column(phi.data).astype(np.float64)  # Φ = [1 | Φ(X)]: the slides' Xᵀ
