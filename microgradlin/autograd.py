@@ -219,7 +219,9 @@ class Function:
     then the output (``None`` unless saved), and returns one gradient per input (a bare
     gradient for one-input ops). ``self.needs_input_grad[i]`` tells whether input ``i``
     wants one: skip the work where it does not (return ``None``). Gradients may have the
-    broadcast shape: the engine sums them back to each input's shape.
+    broadcast shape: the engine sums them back to each input's shape. Return ``grad`` itself
+    or new arrays, not an array kept elsewhere (a cached constant must be read-only): a
+    leaf's ``.grad`` may become the very array returned.
     """
 
     __slots__ = ("parents", "needs_input_grad", "saved", "meta", "versions", "retained", "seq",
@@ -666,8 +668,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     capture = None if inputs is None else {(t.grad_fn or t): None for t in inputs}
     heap = []  # (-seq, node) of the nodes waiting, newest on top
     buffers = {}  # node in the heap -> sum of the gradients it has received so far
-    owned = set()  # nodes whose buffer we allocated ourselves: safe to add into in place
-    given = set()  # ids of arrays handed to leaves as their new .grad in this pass
+    owned = None  # nodes whose buffer we allocated ourselves (a set, made at the first sum)
+    plain = capture is None and not create_graph  # loss.backward(): into .grad as arrays
     if len(roots) == 1 and roots[0].grad_fn is not None:  # loss.backward()
         node, g = roots[0].grad_fn, seeds[0]
     else:
@@ -730,9 +732,12 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                         if grads.shape != shape or grads.dtype is not dtype:
                             grads = _fit(node, grads, meta[k])
                     if parent.__class__ is Tensor:
-                        _to_leaf(parent, grads, capture, create_graph, given)
+                        if plain and parent._grad is None:
+                            _first_grad(parent, grads)
+                        else:
+                            _deliver_to_leaf(parent, grads, capture, create_graph)
                     elif buffers and parent in buffers:
-                        _accumulate(buffers, owned, parent, grads, create_graph)
+                        owned = _accumulate(buffers, owned, parent, grads, create_graph)
                     elif not heap:  # a chain: the input's node is the only one waiting
                         node, g = parent, grads
                         continue
@@ -741,6 +746,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                         heappush(heap, (-parent.seq, parent))
             else:
                 nxt = g_nxt = None  # the next node, while it is the only one waiting
+                first = None  # what the first input was handed
                 for i, parent in enumerate(parents):
                     if parent is None:
                         continue
@@ -751,12 +757,21 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                         shape, dtype = meta[i]
                         if gi.shape != shape or gi.dtype is not dtype:
                             gi = _fit(node, gi, meta[i])
+                    if not i:
+                        first = gi
+                    elif plain and (gi is first or i > 1 and _returned_before(gi, grads, i)):
+                        # one array for two inputs (x + y returns (g, g)): give each its
+                        # own, or a write into one .grad would change the other
+                        gi = gi.copy()
                     if parent.__class__ is Tensor:
-                        _to_leaf(parent, gi, capture, create_graph, given)
+                        if plain and parent._grad is None:
+                            _first_grad(parent, gi)
+                        else:
+                            _deliver_to_leaf(parent, gi, capture, create_graph)
                     elif parent is nxt:  # two inputs made by one node (x * x)
                         g_nxt = g_nxt + gi
                     elif buffers and parent in buffers:
-                        _accumulate(buffers, owned, parent, gi, create_graph)
+                        owned = _accumulate(buffers, owned, parent, gi, create_graph)
                     elif nxt is None and not heap:
                         nxt, g_nxt = parent, gi
                     else:
@@ -801,29 +816,46 @@ def _fit(node, gi, shape_dtype):
 
 
 def _accumulate(buffers, owned, node, gi, create_graph):
-    """Add ``gi`` to what ``node`` has received: in place once the buffer is our own."""
+    """Add ``gi`` to what ``node`` has received: in place once the buffer is our own.
+    Returns ``owned``, the set of nodes whose buffer is our own (None before the first)."""
     buf = buffers[node]
-    if node in owned and not create_graph:
+    if owned is not None and node in owned and not create_graph:
         buf += gi
         buffers[node] = buf  # 0-d sums are NumPy scalars: += rebinds them
-    else:
-        buffers[node] = buf + gi
-        owned.add(node)
+        return owned
+    buffers[node] = buf + gi
+    if owned is None:
+        return {node}
+    owned.add(node)
+    return owned
 
 
-def _to_leaf(leaf, gi, capture, create_graph, given):
-    """Deliver ``gi`` to a leaf: its first ``.grad`` in this pass, or a sum into it."""
-    if leaf._grad is not None or capture is not None or create_graph:
-        _deliver_to_leaf(leaf, gi, capture, create_graph)
-        return
-    # the leaf's first gradient: gi itself, unless it is a view, read-only (the cached seed)
-    # or a NumPy scalar, or already another leaf's (both inputs of a + b): then its own array
+def _returned_before(gi, grads, i):
+    """Whether a backward rule returned the array ``gi`` for an input before input ``i``."""
+    for j in range(i):
+        if grads[j] is gi:
+            return True
+    return False
+
+
+def _first_grad(leaf, gi):
+    """Make ``gi`` the first ``.grad`` of ``leaf`` (plain backward: no capture, no graph).
+
+    ``gi`` itself, unless it is a view, read-only (the cached seed) or a NumPy scalar: then
+    an array of its own. (No other leaf holds ``gi``: the engine copies an array that one
+    rule returned for two inputs, and a rule's other results are arrays it made, as the
+    contract of ``Function.backward`` asks.)"""
     if gi.__class__ is not _ndarray or gi.base is not None or not gi.flags.writeable:
         gi = _fresh(gi)
-    if id(gi) in given:
-        gi = gi.copy()
-    given.add(id(gi))
-    leaf._grad = _make(gi, None, False, [0])
+    t = _new(Tensor)  # Tensor._make, inlined (every parameter, every step)
+    t.data = gi
+    t.grad_fn = None
+    t._rg = False
+    t._grad = None
+    t._grad_owned = False
+    t.name = None
+    t._vc = [0]
+    leaf._grad = t
     leaf._grad_owned = False  # gi may be shared: never write into it
 
 

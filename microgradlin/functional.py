@@ -152,10 +152,13 @@ class BCEWithLogits(Function):
     def forward(self, z, y, reduction="mean"):
         self.reduction = reduction
         n = self.n = z.size
-        if z.__class__ is not np.ndarray and backend.is_gpu_array(z):  # one fused kernel
+        if z.__class__ is np.ndarray:
+            xp = np
+        elif backend.is_gpu_array(z):  # one fused kernel
             self.softplus = None
             return cuda.bce_with_logits_forward(z, y, reduction)
-        xp = _xp(z)
+        else:
+            xp = _xp(z)
         # softplus(z) = log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): never overflows
         if n <= self.small:
             sp = xp.logaddexp(_zero(z), z)  # one call; slower per element than five
@@ -181,7 +184,7 @@ class BCEWithLogits(Function):
                 gz = cuda.bce_with_logits_grad(z, y, _reduce_grad(g, self.reduction, self.n))
             else:  # σ(z) = e^z / (1 + e^z) = exp(z - softplus(z)): exact, never overflows
                 gz = z - self.softplus
-                _xp(gz).exp(gz, gz)
+                (np if gz.__class__ is np.ndarray else _xp(gz)).exp(gz, gz)
                 gz -= y
                 _times_share(gz, g, self.n if self.reduction == "mean" else 1)
         if need_y:

@@ -90,6 +90,34 @@ def test_leaf_grads_never_share_memory():
     assert not np.shares_memory(h.grad.data, a.grad.data)
 
 
+def test_one_array_returned_for_two_inputs_reaches_no_two_leaves():
+    """A rule that returns one array for several inputs (x + y gives (g, g)) must not make
+    two leaves share it, also when one of them gets it through a pass-through node (clone)
+    or from a rule of three inputs."""
+    from microgradlin.autograd import Function
+
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    (a + b.clone()).backward(np.array([1.0, 1.0]))
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+
+    class SumOfThree(Function):
+        def forward(self, x, y, z):
+            return x + y + z
+
+        def backward(self, g, x, y, z, out):
+            return g, g.copy(), g  # inputs 0 and 2 get one array
+
+    xs = [mg.tensor([1.0, 2.0], requires_grad=True) for _ in range(3)]
+    SumOfThree.apply(*xs).backward(np.array([1.0, 1.0]))
+    datas = [x.grad.data for x in xs]
+    assert not any(np.shares_memory(datas[i], datas[j])
+                   for i in range(3) for j in range(i + 1, 3))
+    with mg.no_grad():
+        xs[0].grad *= 3.0
+    np.testing.assert_array_equal(xs[2].grad.numpy(), [1.0, 1.0])
+
+
 def test_leaf_grad_does_not_alias_the_callers_gradient():
     a = mg.tensor([1.0, 2.0], requires_grad=True)
     seed = np.array([1.0, 1.0])
