@@ -670,6 +670,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     buffers = {}  # node in the heap -> sum of the gradients it has received so far
     owned = None  # nodes whose buffer we allocated ourselves (a set, made at the first sum)
     plain = capture is None and not create_graph  # loss.backward(): into .grad as arrays
+    shared = None  # ids of arrays that a rule returned for two inputs, now held by nodes
     if len(roots) == 1 and roots[0].grad_fn is not None:  # loss.backward()
         node, g = roots[0].grad_fn, seeds[0]
     else:
@@ -733,7 +734,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                             grads = _fit(node, grads, meta[k])
                     if parent.__class__ is Tensor:
                         if plain and parent._grad is None:
-                            _first_grad(parent, grads)
+                            _first_grad(parent, grads, shared)
                         else:
                             _deliver_to_leaf(parent, grads, capture, create_graph)
                     elif buffers and parent in buffers:
@@ -760,12 +761,18 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                     if not i:
                         first = gi
                     elif plain and (gi is first or i > 1 and _returned_before(gi, grads, i)):
-                        # one array for two inputs (x + y returns (g, g)): give each its
-                        # own, or a write into one .grad would change the other
-                        gi = gi.copy()
+                        # one array for two inputs (x + y returns (g, g)): a leaf gets a copy
+                        # of its own (a write into one .grad must not change another); a
+                        # node passes it on, and a leaf it reaches as it is copies it then
+                        if parent.__class__ is Tensor:
+                            gi = gi.copy()
+                        elif shared is None:
+                            shared = {id(gi)}
+                        else:
+                            shared.add(id(gi))
                     if parent.__class__ is Tensor:
                         if plain and parent._grad is None:
-                            _first_grad(parent, gi)
+                            _first_grad(parent, gi, shared)
                         else:
                             _deliver_to_leaf(parent, gi, capture, create_graph)
                     elif parent is nxt:  # two inputs made by one node (x * x)
@@ -838,15 +845,17 @@ def _returned_before(gi, grads, i):
     return False
 
 
-def _first_grad(leaf, gi):
+def _first_grad(leaf, gi, shared):
     """Make ``gi`` the first ``.grad`` of ``leaf`` (plain backward: no capture, no graph).
 
-    ``gi`` itself, unless it is a view, read-only (the cached seed) or a NumPy scalar: then
-    an array of its own. (No other leaf holds ``gi``: the engine copies an array that one
-    rule returned for two inputs, and a rule's other results are arrays it made, as the
-    contract of ``Function.backward`` asks.)"""
+    ``gi`` itself, unless it is a view, read-only (the cached seed), a NumPy scalar or in
+    ``shared`` (returned by a rule for two inputs, so maybe another leaf's too): then an
+    array of its own. (A rule's other results are arrays it made, as the contract of
+    ``Function.backward`` asks: no other leaf holds them.)"""
     if gi.__class__ is not _ndarray or gi.base is not None or not gi.flags.writeable:
         gi = _fresh(gi)
+    if shared is not None and id(gi) in shared:
+        gi = gi.copy()
     t = _new(Tensor)  # Tensor._make, inlined (every parameter, every step)
     t.data = gi
     t.grad_fn = None

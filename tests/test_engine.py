@@ -98,8 +98,12 @@ def test_one_array_returned_for_two_inputs_reaches_no_two_leaves():
 
     a = mg.tensor([1.0, 2.0], requires_grad=True)
     b = mg.tensor([3.0, 4.0], requires_grad=True)
-    (a + b.clone()).backward(np.array([1.0, 1.0]))
-    assert not np.shares_memory(a.grad.data, b.grad.data)
+    for combine in (lambda: a + b.clone(), lambda: a.clone() + b,
+                    lambda: a.clone() + b.clone(), lambda: (a + b.clone()) * 1.0):
+        a.grad = b.grad = None
+        combine().backward(np.array([1.0, 1.0]))
+        assert not np.shares_memory(a.grad.data, b.grad.data)
+        np.testing.assert_array_equal(a.grad.numpy(), [1.0, 1.0])
 
     class SumOfThree(Function):
         def forward(self, x, y, z):
