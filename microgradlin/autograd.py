@@ -58,10 +58,14 @@ _mode_lock = threading.Lock()
 
 
 def _set_grad_mode(enabled):
-    global _all_on, _threads_off
     enabled = bool(enabled)
-    if _grad_mode.enabled == enabled:
-        return
+    if _grad_mode.enabled != enabled:
+        _switch_grad_mode(enabled)
+
+
+def _switch_grad_mode(enabled):
+    """Flip this thread's mode to ``enabled`` (a bool, not the current mode)."""
+    global _all_on, _threads_off
     with _mode_lock:
         _grad_mode.enabled = enabled
         _threads_off += -1 if enabled else 1
@@ -79,13 +83,16 @@ class _GradMode:
 
     _mode = True
 
+    # (a training loop enters no_grad() at every step: these two are kept short)
     def __enter__(self):
-        self._prev = _grad_mode.enabled
-        _set_grad_mode(self._mode)
+        self._prev = prev = _grad_mode.enabled
+        if prev != self._mode:
+            _switch_grad_mode(self._mode)
         return self
 
-    def __exit__(self, *exc):
-        _set_grad_mode(self._prev)
+    def __exit__(self, exc_type, exc_value, traceback):
+        if _grad_mode.enabled != self._prev:
+            _switch_grad_mode(self._prev)
         return False
 
     def __call__(self, func):
@@ -167,12 +174,9 @@ class no_grad(_GradMode):
     _mode = False
 
     def __new__(cls, func=None):
-        if callable(func):  # used bare, as @mg.no_grad
-            return _GradMode.__call__(super().__new__(cls), func)
-        return super().__new__(cls)
-
-    def __init__(self, func=None):
-        pass
+        if func is not None and callable(func):  # used bare, as @mg.no_grad
+            return _GradMode.__call__(object.__new__(cls), func)
+        return object.__new__(cls)  # (object.__init__ then ignores func, as __new__ is ours)
 
 
 class enable_grad(_GradMode):
@@ -181,12 +185,9 @@ class enable_grad(_GradMode):
     _mode = True
 
     def __new__(cls, func=None):
-        if callable(func):  # used bare, as @mg.enable_grad
-            return _GradMode.__call__(super().__new__(cls), func)
-        return super().__new__(cls)
-
-    def __init__(self, func=None):
-        pass
+        if func is not None and callable(func):  # used bare, as @mg.enable_grad
+            return _GradMode.__call__(object.__new__(cls), func)
+        return object.__new__(cls)
 
 
 # ----------------------------------------------------------------------------- Function

@@ -522,7 +522,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ in-place updates
     def _inplace(self, fn, other, name):
-        if isinstance(other, Tensor):
+        if other.__class__ is Tensor or isinstance(other, Tensor):
             other_rg = other._rg
             other = other.data
         else:
@@ -547,7 +547,7 @@ class Tensor:
                 f"in-place {name}: cannot update a tensor of shape {tuple(self.shape)} and "
                 f"dtype {self.dtype} with {autograd._describe(other)} ({exc})"
             ) from None
-        bump_version(self)
+        self._vc[0] = tick()  # bump_version, inlined (w -= lr * w.grad: every step)
         return self
 
     def __iadd__(self, other):
