@@ -61,11 +61,13 @@ def logistic_inner(n, d, quick=False):
     return max(2, inner // 4) if quick else inner
 
 
-def logistic_contenders(n, d, lr=0.1, with_torch=False, aligned_numpy=False):
+def logistic_contenders(n, d, lr=0.1, with_torch=False, aligned_numpy=False, classic=False):
     """The step three ways. NumPy works on arrays as NumPy allocates them (16-byte aligned);
     microgradlin's tensors are copies on 64-byte boundaries (``backend.aligned``).
     ``aligned_numpy=True`` gives NumPy such copies too: the ratio then shows the engine's
-    bookkeeping alone, without the faster BLAS reads."""
+    bookkeeping alone, without the faster BLAS reads. ``classic=True`` updates microgradlin's
+    parameters as PyTorch's classic loop does (``with no_grad(): w -= lr * w.grad``) instead
+    of with ``optim.SGD``."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, d))
     y = (rng.random(n) > 0.5).astype(np.float64)
@@ -94,6 +96,17 @@ def logistic_contenders(n, d, lr=0.1, with_torch=False, aligned_numpy=False):
     except ImportError:  # pragma: no cover - before the optim module existed
         opt = None
 
+    def mg_classic_step():
+        nonlocal w_t, b_t  # (-= returns the same tensor)
+        loss = F.binary_cross_entropy_with_logits(X_t @ w_t + b_t, y_t)
+        loss.backward()
+        with mg.no_grad():
+            w_t -= lr * w_t.grad
+            b_t -= lr * b_t.grad
+        w_t.grad = None
+        b_t.grad = None
+        return loss
+
     def mg_step():
         loss = F.binary_cross_entropy_with_logits(X_t @ w_t + b_t, y_t)
         if opt is not None:
@@ -107,7 +120,7 @@ def logistic_contenders(n, d, lr=0.1, with_torch=False, aligned_numpy=False):
             b_t.data -= lr * b_t.grad.data
         return loss
 
-    contenders = {"numpy": numpy_step, "microgradlin": mg_step}
+    contenders = {"numpy": numpy_step, "microgradlin": mg_classic_step if classic else mg_step}
     if with_torch:
         import torch
 
@@ -130,11 +143,13 @@ def logistic_contenders(n, d, lr=0.1, with_torch=False, aligned_numpy=False):
 
 def check_logistic_agree(n=64, d=5, steps=5):
     """The contenders must compute the same thing: compare losses over a few steps."""
-    contenders = logistic_contenders(n, d, with_torch=False)
-    ref = [float(contenders["numpy"]()) for _ in range(steps)]
-    got = [float(contenders["microgradlin"]().item()) for _ in range(steps)]
-    if not np.allclose(ref, got, rtol=1e-10, atol=1e-12):
-        raise SystemExit(f"logistic step mismatch: numpy {ref} vs microgradlin {got}")
+    for classic in (False, True):
+        contenders = logistic_contenders(n, d, with_torch=False, classic=classic)
+        ref = [float(contenders["numpy"]()) for _ in range(steps)]
+        got = [float(contenders["microgradlin"]().item()) for _ in range(steps)]
+        if not np.allclose(ref, got, rtol=1e-10, atol=1e-12):
+            raise SystemExit(f"logistic step mismatch (classic={classic}): numpy {ref} vs "
+                             f"microgradlin {got}")
 
 
 # ----------------------------------------------------------------------------- elementwise
@@ -261,6 +276,12 @@ def main(argv=None):
     med = interleaved_medians(logistic_contenders(n, d, aligned_numpy=True), rounds,
                               logistic_inner(n, d, args.quick))
     lines.append(f"| logistic step {n}x{d}, NumPy on 64-byte-aligned arrays too "
+                 f"(informational) | - | {med['microgradlin'] / med['numpy']:.2f}x"
+                 + (" | |" if args.torch else " |"))
+    # informational: PyTorch's classic loop instead of optim.SGD
+    med = interleaved_medians(logistic_contenders(n, d, classic=True), rounds,
+                              logistic_inner(n, d, args.quick))
+    lines.append(f"| logistic step {n}x{d}, updated by `with no_grad(): w -= lr * w.grad` "
                  f"(informational) | - | {med['microgradlin'] / med['numpy']:.2f}x"
                  + (" | |" if args.torch else " |"))
     length = 60
