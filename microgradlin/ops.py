@@ -411,7 +411,7 @@ class Abs(Function):
 
     # d/dx |x| = sign(x)   (0 at x = 0, as PyTorch)
     def backward(self, g, x, out):
-        return g * _xp(_raw(x)).sign(_raw(x))
+        return _zero_slope_on(g * _xp(_raw(x)).sign(_raw(x)), x)  # (create_graph: as PyTorch)
 
 
 class Tanh(Function):
@@ -476,7 +476,7 @@ class Relu(Function):
             gx = cuda.fused_grad("relu_grad", g, out)
             if gx is not None:
                 return gx
-        return _where(_raw(out) <= 0, 0.0, g)
+        return _zero_slope_on(_where(_raw(out) <= 0, 0.0, g), out)  # (create_graph: as PyTorch)
 
 
 class Clip(Function):
@@ -599,6 +599,39 @@ class Clone(Function):
     # d/dx copy(x) = 1
     def backward(self, g, x, out):
         return g
+
+
+class ZeroSlope(Function):
+    """``value``, recorded as a function of ``anchor`` with derivative 0.
+
+    Under ``create_graph`` the gradient of relu(x) or |x| is g times a step of x. PyTorch
+    records it as a function of x, so a second derivative through it is 0 (almost
+    everywhere) rather than an error ("does not require grad"); this op records that. (It
+    leaves ``value`` as it is: the output is the same array.)
+    """
+
+    __slots__ = ()
+    is_view = True  # the output is value's own array
+
+    def forward(self, value, anchor):
+        return value
+
+    # d/dvalue = 1, d/danchor = 0
+    def backward(self, g, value, anchor, out):
+        need_value, need_anchor = self.needs_input_grad
+        g_anchor = None
+        if need_anchor:
+            shape, dtype = self.meta[1]
+            g_anchor = _xp(_raw(g)).zeros(shape, dtype)
+        return (g if need_value else None), g_anchor
+
+
+def _zero_slope_on(grad, x):
+    """``grad`` (a Tensor: create_graph) recorded as depending on ``x`` with slope 0, where
+    it has no graph of its own but ``x`` requires grad (see ZeroSlope)."""
+    if grad.__class__ is Tensor and not grad._rg and x.__class__ is Tensor and x._rg:
+        return ZeroSlope.apply(grad, x)
+    return grad
 
 
 class ToDevice(Function):

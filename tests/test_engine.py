@@ -643,6 +643,46 @@ def test_without_create_graph_the_gradient_is_a_constant():
     assert not g.requires_grad and g.grad_fn is None
 
 
+def test_second_derivative_through_relu_abs_and_l1_is_zero_as_in_pytorch():
+    """PyTorch records the create_graph gradient of relu(x), |x| and l1_loss as a function
+    of x (slope 0), so a second grad is 0, not an error; x * 3's stays a constant there
+    (torch 2.13: requires_grad True for relu, abs, l1_loss; False for x * 3)."""
+    from microgradlin import functional as F
+
+    x = mg.tensor([[1.0, -2.0, 0.5], [-1.0, 2.0, 3.0]], requires_grad=True)
+    expected_first = {
+        "relu": (x.numpy() > 0).astype(float),
+        "abs": np.sign(x.numpy()),
+        "l1": np.sign(x.numpy()) / 6,
+    }
+    for name, f in (("relu", lambda: x.relu().sum()), ("abs", lambda: x.abs().sum()),
+                    ("l1", lambda: F.l1_loss(x, mg.zeros_like(x)))):
+        (g,) = mg.grad(f(), x, create_graph=True)
+        assert g.requires_grad, name
+        np.testing.assert_array_equal(g.numpy(), expected_first[name])
+        (h,) = mg.grad((g * mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum(), x)
+        np.testing.assert_array_equal(h.numpy(), np.zeros((2, 3)))
+    (g,) = mg.grad((x * 3.0).sum(), x, create_graph=True)
+    assert not g.requires_grad
+    # a graph of its own is kept as it is: d²/dx² Σ relu(x)² = 2 where x > 0
+    (g,) = mg.grad((x.relu() ** 2).sum(), x, create_graph=True)
+    (h,) = mg.grad(g.sum(), x)
+    np.testing.assert_array_equal(h.numpy(), 2.0 * (x.numpy() > 0))
+
+
+def test_zero_slope_op_passes_its_value_and_gives_its_anchor_zero():
+    from microgradlin.ops import ZeroSlope
+
+    value = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    anchor = mg.tensor([0.5, -1.0], requires_grad=True)
+    out = ZeroSlope.apply(value, anchor)
+    np.testing.assert_array_equal(out.numpy(), value.numpy())
+    assert mg.gradcheck(lambda v, a: ZeroSlope.apply(v, a), [value, anchor])
+    (out * 2.0).sum().backward()
+    np.testing.assert_array_equal(value.grad.numpy(), np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(anchor.grad.numpy(), [0.0, 0.0])
+
+
 # ----------------------------------------------------------------------------- dtypes
 
 
