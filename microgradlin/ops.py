@@ -411,7 +411,8 @@ class Abs(Function):
 
     # d/dx |x| = sign(x)   (0 at x = 0, as PyTorch)
     def backward(self, g, x, out):
-        return _zero_slope_on(g * _xp(_raw(x)).sign(_raw(x)), x)  # (create_graph: as PyTorch)
+        gx = g * _xp(_raw(x)).sign(_raw(x))
+        return gx if x.__class__ is not Tensor else _zero_slope_on(gx, x)  # (create_graph)
 
 
 class Tanh(Function):
@@ -476,7 +477,8 @@ class Relu(Function):
             gx = cuda.fused_grad("relu_grad", g, out)
             if gx is not None:
                 return gx
-        return _zero_slope_on(_where(_raw(out) <= 0, 0.0, g), out)  # (create_graph: as PyTorch)
+        gx = _where(_raw(out) <= 0, 0.0, g)
+        return gx if out.__class__ is not Tensor else _zero_slope_on(gx, out)  # (create_graph)
 
 
 class Clip(Function):
