@@ -974,9 +974,9 @@ def _accumulate_leaf(leaf, g, create_graph):
         g = Tensor._make(g, None, False, [0])
     current = leaf._grad
     if current is None:
-        if isinstance(g, Tensor):  # a Tensor object of its own (g may go to another leaf
-            # too: a + b), with g's data and graph
-            leaf._grad = Tensor._make(g.data, g.grad_fn, g._rg, g._vc)
+        if isinstance(g, Tensor):  # create_graph: a copy of its own, as PyTorch's (g may go
+            # to another leaf too: a + b), recorded when g has a graph
+            leaf._grad = g.clone() if g._rg else Tensor._make(g.data.copy(), None, False, [0])
         else:
             leaf._grad = Tensor._make(_fresh(g), None, False, [0])
         leaf._grad_owned = False  # g may be shared with another gradient: never write into it

@@ -614,24 +614,28 @@ class ZeroSlope(Function):
 
     __slots__ = ()
     is_view = True  # the output is value's own array
+    save_inputs = (1,)  # the anchor, for the next order (create_graph)
 
     def forward(self, value, anchor):
         return value
 
-    # d/dvalue = 1, d/danchor = 0
+    # d/dvalue = 1, d/danchor = 0 (itself a function of the anchor under create_graph, so
+    # that every higher derivative is 0 too, as in PyTorch)
     def backward(self, g, value, anchor, out):
         need_value, need_anchor = self.needs_input_grad
         g_anchor = None
         if need_anchor:
             shape, dtype = self.meta[1]
             g_anchor = _xp(_raw(g)).zeros(shape, dtype)
+            if g.__class__ is Tensor:
+                g_anchor = _zero_slope_on(Tensor._make(g_anchor, None, False, [0]), anchor)
         return (g if need_value else None), g_anchor
 
 
 def _zero_slope_on(grad, x):
-    """``grad`` (a Tensor: create_graph) recorded as depending on ``x`` with slope 0, where
-    it has no graph of its own but ``x`` requires grad (see ZeroSlope)."""
-    if grad.__class__ is Tensor and not grad._rg and x.__class__ is Tensor and x._rg:
+    """``grad`` (a Tensor: create_graph) recorded as depending on ``x`` with slope 0,
+    where ``x`` requires grad (see ZeroSlope)."""
+    if grad.__class__ is Tensor and x.__class__ is Tensor and x._rg:
         return ZeroSlope.apply(grad, x)
     return grad
 

@@ -668,6 +668,19 @@ def test_second_derivative_through_relu_abs_and_l1_is_zero_as_in_pytorch():
     (g,) = mg.grad((x.relu() ** 2).sum(), x, create_graph=True)
     (h,) = mg.grad(g.sum(), x)
     np.testing.assert_array_equal(h.numpy(), 2.0 * (x.numpy() > 0))
+    # also where the gradient depends on weights (a model): d/dx is 0, d/dw is the mask
+    w = mg.tensor([[3.0, 4.0, 5.0], [6.0, 7.0, 8.0]], requires_grad=True)
+    for op in (lambda t: t.relu(), lambda t: t.abs()):
+        (g,) = mg.grad((op(x) * w).sum(), x, create_graph=True)
+        hx, hw = mg.grad(g.sum(), [x, w])
+        np.testing.assert_array_equal(hx.numpy(), np.zeros((2, 3)))
+        np.testing.assert_array_equal(hw.numpy(), op(x).numpy() / np.where(
+            x.numpy() == 0, 1.0, x.numpy()) * (x.numpy() != 0))
+    # and every higher order is 0 too (a third grad does not raise)
+    (g,) = mg.grad(x.relu().sum(), x, create_graph=True)
+    (h,) = mg.grad(g.sum(), x, create_graph=True)
+    assert h.requires_grad
+    np.testing.assert_array_equal(mg.grad(h.sum(), x)[0].numpy(), np.zeros((2, 3)))
 
 
 def test_zero_slope_op_passes_its_value_and_gives_its_anchor_zero():
@@ -1112,6 +1125,7 @@ def test_create_graph_grads_of_two_leaves_are_separate_tensors():
     b = mg.tensor(2.0, requires_grad=True)
     (a + b).backward(create_graph=True)  # one gradient, handed to both leaves
     assert a.grad is not b.grad
+    assert not np.shares_memory(a.grad.data, b.grad.data)  # copies, as PyTorch's
     (a + b).backward()  # accumulates into each leaf's own .grad
     assert a.grad.item() == 2.0 and b.grad.item() == 2.0
 
