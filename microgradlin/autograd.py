@@ -66,10 +66,13 @@ def _set_grad_mode(enabled):
 def _switch_grad_mode(enabled):
     """Flip this thread's mode to ``enabled`` (a bool, not the current mode)."""
     global _all_on, _threads_off
-    with _mode_lock:
+    _mode_lock.acquire()  # (not ``with``, half the cost: twice per no_grad() block)
+    try:
         _grad_mode.enabled = enabled
         _threads_off += -1 if enabled else 1
         _all_on = _threads_off == 0
+    finally:
+        _mode_lock.release()
 
 
 # ----------------------------------------------------------------------------- grad mode
