@@ -17,10 +17,12 @@ from .factory import arange, full, ones, ones_like, tensor, zeros, zeros_like
 from .gradcheck import GradcheckError, gradcheck, hessian
 from .ops import (
     abs,
+    cat,
     concatenate,
     exp,
     log,
     logsumexp,
+    matmul,
     maximum,
     minimum,
     relu,
@@ -44,7 +46,7 @@ __all__ = [
     "Tensor", "tensor", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
     "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "gradcheck", "GradcheckError", "hessian",
-    "maximum", "minimum", "where", "concatenate", "stack",
+    "maximum", "minimum", "where", "concatenate", "cat", "stack", "matmul",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "logsumexp",
     "float16", "float32", "float64", "int32", "int64", "bool", "backend", "cuda",
     "functional", "models", "optim", "data", "viz", "plot", "fit", "save", "load",

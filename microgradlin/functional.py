@@ -23,13 +23,16 @@ __all__ = [
 ]
 
 
-def softmax(x, axis=-1) -> Tensor:
+def softmax(x, axis=-1, *, dim=None) -> Tensor:
     """softmax(x)_i = exp(x_i - m) / Σ_j exp(x_j - m), with m = max_j x_j.
 
     Shifting by the maximum changes nothing mathematically (softmax is invariant to adding a
     constant to every logit) but keeps every exponent <= 0, so nothing overflows. The shift
-    is a constant for the gradient: its derivative contributions cancel exactly.
+    is a constant for the gradient: its derivative contributions cancel exactly. (``dim=`` is
+    PyTorch's name for ``axis``.)
     """
+    if dim is not None:
+        axis = _dim_as_axis("softmax", axis, dim)
     x = ops._as_tensor(x)
     if x.ndim == 0 and axis in (0, -1, None):  # one logit is its own row: softmax 1
         return softmax(x.reshape(1), axis=0).reshape(())
@@ -38,18 +41,28 @@ def softmax(x, axis=-1) -> Tensor:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def log_softmax(x, axis=-1) -> Tensor:
+def log_softmax(x, axis=-1, *, dim=None) -> Tensor:
     """log softmax(x)_i = (x_i - m) - log Σ_j exp(x_j - m), with m = max_j x_j.
 
     Shifted first, as ``softmax``: x - logsumexp(x) directly would lose the small result in
     the rounding of two large numbers (x = [1e17, 1e17] would give [0, 0], not -log 2).
     """
+    if dim is not None:
+        axis = _dim_as_axis("log_softmax", axis, dim)
     x = ops._as_tensor(x)
     if x.ndim == 0 and axis in (0, -1, None):  # one logit is its own row: log softmax 0
         return log_softmax(x.reshape(1), axis=0).reshape(())
     _check_axis("log_softmax", x, axis)
     shifted = x - _max_shift(x.data, axis)
     return shifted - logsumexp(shifted, axis=axis, keepdims=True)
+
+
+def _dim_as_axis(name, axis, dim):
+    """PyTorch's ``dim=`` for ``axis`` (whose default is -1 here: a -1 axis is taken as not
+    given)."""
+    if axis != -1:
+        raise TypeError(f"{name}: pass axis= or dim= (the same thing), not both")
+    return dim
 
 
 def _check_axis(name, x, axis):

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import backend, cuda
 from .autograd import AxisError, Function, _promote_like_torch, sum_all
-from .tensor import Tensor
+from .tensor import Tensor, torch_names
 
 _xp = backend.get_array_module
 _ndarray = np.ndarray
@@ -1039,20 +1039,38 @@ def where(condition, x, y) -> Tensor:
     return Where.apply(condition, x, y)
 
 
-def concatenate(tensors, axis=0) -> Tensor:
-    """Join tensors along an existing axis."""
+def concatenate(tensors, axis=0, *, dim=None) -> Tensor:
+    """Join tensors along an existing axis (``mg.cat(tensors, dim=0)``: PyTorch's names)."""
+    if dim is not None:
+        axis = _dim_or_axis("concatenate", axis, dim)
     _check_sequence("concatenate", tensors, axis)
     return Concatenate.apply(*tensors, axis=axis)
 
 
-def stack(tensors, axis=0) -> Tensor:
+cat = concatenate
+
+
+def stack(tensors, axis=0, *, dim=None) -> Tensor:
     """Stack same-shaped tensors along a new axis."""
+    if dim is not None:
+        axis = _dim_or_axis("stack", axis, dim)
     _check_sequence("stack", tensors, axis)
     return Stack.apply(*tensors, axis=axis)
 
 
+def _dim_or_axis(name, axis, dim):
+    if axis != 0:  # (axis's default)
+        raise TypeError(f"{name}: pass axis= or dim= (the same thing), not both")
+    return dim
+
+
 def _as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def matmul(x, y) -> Tensor:
+    """``x @ y`` as a function (``torch.matmul``): NumPy's matmul rules."""
+    return MatMul.apply_binary(_as_tensor(x), y)
 
 
 def exp(x) -> Tensor:
@@ -1083,5 +1101,8 @@ def relu(x) -> Tensor:
     return Relu.apply(_as_tensor(x))
 
 
-def logsumexp(x, axis=None, keepdims=False) -> Tensor:
+def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
+    """log Σ exp(x) over ``axis`` (PyTorch: ``dim``, ``keepdim``), computed stably."""
+    if dim is not None or keepdim is not None:
+        axis, keepdims = torch_names("logsumexp", axis, keepdims, dim, keepdim)
     return LogSumExp.apply(_as_tensor(x), axis=axis, keepdims=keepdims)

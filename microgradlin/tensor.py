@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import numbers
 import operator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -636,14 +637,21 @@ class Tensor:
     def T(self) -> Tensor:
         return ops.Transpose.apply(self, axes=None)
 
-    def unsqueeze(self, axis) -> Tensor:
+    def unsqueeze(self, axis=None, *, dim=None) -> Tensor:
+        """A new size-1 axis at ``axis`` (PyTorch: ``dim``)."""
+        if dim is not None or axis is None:
+            axis, _ = torch_names("unsqueeze", axis, False, dim, None)
+            if axis is None:
+                raise TypeError("unsqueeze: missing the axis (dim) where the new axis goes")
         shape = list(self.shape)
         _check_axis("unsqueeze", axis, len(shape) + 1, self.shape)  # list.insert would clamp
         shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, 1)
         return self.reshape(tuple(shape))
 
-    def squeeze(self, axis=None) -> Tensor:
+    def squeeze(self, axis=None, *, dim=None) -> Tensor:
         """Drop size-1 axes (all of them, or those of ``axis``: an int or a tuple)."""
+        if dim is not None:
+            axis, _ = torch_names("squeeze", axis, False, dim, None)
         if axis is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
         axes = axis if isinstance(axis, (tuple, list)) else (axis,)
@@ -665,44 +673,68 @@ class Tensor:
         return ops.SumTo.apply(self, shape=tuple(shape))
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, axis=None, keepdims=False) -> Tensor:
+    # NumPy's spelling (axis=, keepdims=) or PyTorch's (dim=, keepdim=): see torch_names.
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
+        """Σ over ``axis`` (all elements by default; ``dim``, ``keepdim``: PyTorch's names)."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = torch_names("sum", axis, keepdims, dim, keepdim)
         return ops.Sum.apply_unary(self, {"axis": axis, "keepdims": keepdims})
 
-    def mean(self, axis=None, keepdims=False) -> Tensor:
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
+        """The mean over ``axis`` (all elements by default; ``dim``, ``keepdim`` as PyTorch)."""
+        if dim is not None or keepdim is not None:
+            axis, keepdims = torch_names("mean", axis, keepdims, dim, keepdim)
         return ops.Mean.apply_unary(self, {"axis": axis, "keepdims": keepdims})
 
-    def max(self, axis=None, keepdims=False) -> Tensor:
-        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The largest value (along ``axis``); with ``dim=`` the pair (values, indices).
 
-    def min(self, axis=None, keepdims=False) -> Tensor:
-        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+        PyTorch's spelling gives PyTorch's result: ``x.max(dim=1)`` is the named pair
+        ``(values, indices)`` (the indices carry no gradient); NumPy's ``axis=`` gives the
+        values alone."""
+        return _extreme(self, ops.Max, "max", axis, keepdims, dim, keepdim)
 
-    def var(self, axis=None, keepdims=False, ddof=1) -> Tensor:
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The smallest value (along ``axis``); with ``dim=`` the pair (values, indices)."""
+        return _extreme(self, ops.Min, "min", axis, keepdims, dim, keepdim)
+
+    def var(self, axis=None, keepdims=False, ddof=1, *, dim=None, keepdim=None,
+            correction=None) -> Tensor:
         """Variance Σ(x - mean(x))² / (n - ddof), built from primitives.
 
         ``ddof=1`` (the unbiased estimate) is the default, as ``torch.var``; NumPy's
-        ``var`` defaults to ``ddof=0``.
+        ``var`` defaults to ``ddof=0``. (PyTorch's ``correction=`` is ``ddof``.)
         """
+        if dim is not None or keepdim is not None:
+            axis, keepdims = torch_names("var", axis, keepdims, dim, keepdim)
+        if correction is not None:
+            ddof = correction
         centered = self - self.mean(axis=axis, keepdims=True)  # (checks the axes)
         n = int(np.prod([self.shape[a] for a in ops._normalize_axes(axis, self.ndim)]))
         # (n <= ddof: no degrees of freedom left, so inf, or nan for no data, as PyTorch)
         return (centered * centered).sum(axis=axis, keepdims=keepdims) / max(n - ddof, 0)
 
-    def std(self, axis=None, keepdims=False, ddof=1) -> Tensor:
+    def std(self, axis=None, keepdims=False, ddof=1, *, dim=None, keepdim=None,
+            correction=None) -> Tensor:
         """Standard deviation √var (``ddof=1`` by default, as ``torch.std``)."""
-        return self.var(axis=axis, keepdims=keepdims, ddof=ddof).sqrt()
+        return self.var(axis, keepdims, ddof, dim=dim, keepdim=keepdim,
+                        correction=correction).sqrt()
 
     def matmul(self, other) -> Tensor:
         """``self @ other``."""
         return self @ other
 
-    def argmax(self, axis=None) -> Tensor:
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
         """The index of the largest element (of the flattened tensor, or along ``axis``)."""
-        return _arg_extreme(self, axis, "argmax")
+        if dim is not None or keepdim is not None:
+            axis, keepdims = torch_names("argmax", axis, keepdims, dim, keepdim)
+        return _arg_extreme(self, axis, "argmax", keepdims)
 
-    def argmin(self, axis=None) -> Tensor:
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
         """The index of the smallest element (of the flattened tensor, or along ``axis``)."""
-        return _arg_extreme(self, axis, "argmin")
+        if dim is not None or keepdim is not None:
+            axis, keepdims = torch_names("argmin", axis, keepdims, dim, keepdim)
+        return _arg_extreme(self, axis, "argmin", keepdims)
 
     def all(self) -> bool:
         return bool(self.data.all())
@@ -730,7 +762,7 @@ def _xp_invert(a):
     return np.asarray(out) if isinstance(out, np.generic) else out
 
 
-def _arg_extreme(t, axis, name):
+def _arg_extreme(t, axis, name, keepdims=False):
     data = t.data
     if axis is not None:
         _check_axis(name, axis, data.ndim, data.shape)
@@ -738,7 +770,43 @@ def _arg_extreme(t, axis, name):
         raise ValueError(f"{name}: the tensor of shape {tuple(data.shape)} has no elements "
                          "to compare" + ("" if axis is None else f" along axis {axis}"))
     out = data.argmax(axis=axis) if name == "argmax" else data.argmin(axis=axis)
-    return Tensor._make(backend.get_array_module(data).asarray(out), None, False, [0])
+    xp = backend.get_array_module(data)
+    out = xp.asarray(out)
+    if keepdims:  # the reduced axis (all of them: axis None) kept with size 1
+        out = out.reshape(tuple(1 if axis is None or i == axis % data.ndim else n
+                                for i, n in enumerate(data.shape)))
+    return Tensor._make(out, None, False, [0])
+
+
+class ValuesIndices(NamedTuple):
+    """``x.max(dim=...)``'s result, as PyTorch's: the values and where they are."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _extreme(t, op, name, axis, keepdims, dim, keepdim):
+    if dim is None and keepdim is None:
+        return op.apply(t, axis=axis, keepdims=keepdims)
+    axis, keepdims = torch_names(name, axis, keepdims, dim, keepdim)
+    values = op.apply(t, axis=axis, keepdims=keepdims)
+    if dim is None:  # keepdim= alone: PyTorch's all-element max is a value, not a pair
+        return values
+    return ValuesIndices(values, _arg_extreme(t, axis, "arg" + name, keepdims))
+
+
+def torch_names(name, axis, keepdims, dim, keepdim):
+    """``(axis, keepdims)`` from either NumPy's spelling or PyTorch's (``dim=``,
+    ``keepdim=``); both at once is an error."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{name}: pass axis= or dim= (the same thing), not both")
+        axis = dim
+    if keepdim is not None:
+        if keepdims and not keepdim:
+            raise TypeError(f"{name}: pass keepdims= or keepdim= (the same thing), not both")
+        keepdims = keepdim
+    return axis, keepdims
 
 
 def _swapped(t, axis1, axis2, name):

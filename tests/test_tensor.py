@@ -603,3 +603,58 @@ def test_second_review_fixes():
             _ = mg.tensor([1.0, 2.0]) < other
     with pytest.raises(TypeError, match="it holds dates"):
         mg.tensor([np.datetime64("2020-01-01")])
+
+
+# ----------------------------------------------------------------------------- PyTorch's names
+def test_pytorch_spellings_dim_and_keepdim_give_the_numpy_spellings_results():
+    from microgradlin import functional as F
+
+    data = np.array([[0.0, 5.0, 2.0], [3.0, 4.0, 1.0]])
+    x = mg.tensor(data, requires_grad=True)
+    pairs = [
+        (x.sum(dim=1), x.sum(axis=1)),
+        (x.mean(dim=0, keepdim=True), x.mean(axis=0, keepdims=True)),
+        (x.var(dim=1, correction=0), x.var(axis=1, ddof=0)),
+        (x.std(dim=0, keepdim=True), x.std(axis=0, keepdims=True)),
+        (x.argmax(dim=1, keepdim=True), mg.tensor(data.argmax(axis=1)[:, None])),
+        (x.argmin(dim=0), mg.tensor(data.argmin(axis=0))),
+        (mg.logsumexp(x, dim=1, keepdim=True), mg.logsumexp(x, axis=1, keepdims=True)),
+        (F.softmax(x, dim=0), F.softmax(x, axis=0)),
+        (F.log_softmax(x, dim=0), F.log_softmax(x, axis=0)),
+        (mg.cat([x, x], dim=1), mg.concatenate([x, x], axis=1)),
+        (mg.stack([x, x], dim=2), mg.stack([x, x], axis=2)),
+        (x.unsqueeze(dim=1), x.unsqueeze(1)),
+        (x.reshape(1, 2, 3).squeeze(dim=0), x.reshape(1, 2, 3).squeeze(0)),
+        (mg.matmul(data, x.T), x @ x.T),
+    ]
+    for torch_style, numpy_style in pairs:
+        assert torch_style.shape == numpy_style.shape
+        np.testing.assert_array_equal(torch_style.numpy(), numpy_style.numpy())
+        assert torch_style.dtype == numpy_style.dtype
+
+
+def test_max_and_min_with_dim_give_values_and_indices_as_pytorch():
+    x = mg.tensor([[0.0, 5.0, 2.0], [3.0, 4.0, 1.0]], requires_grad=True)
+    values, indices = x.max(dim=1)
+    np.testing.assert_array_equal(values.numpy(), [5.0, 4.0])
+    np.testing.assert_array_equal(indices.numpy(), [1, 1])
+    assert indices.dtype == np.int64 and not indices.requires_grad
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0], [0, 1, 0]])
+    low = x.min(dim=0, keepdim=True)
+    np.testing.assert_array_equal(low.values.numpy(), [[0.0, 4.0, 1.0]])
+    np.testing.assert_array_equal(low.indices.numpy(), [[0, 1, 1]])
+    # NumPy's spelling keeps NumPy's result: the values alone
+    assert isinstance(x.max(axis=1), mg.Tensor)
+    assert mg.gradcheck(lambda t: t.max(dim=0).values, [x])
+
+
+def test_both_spellings_at_once_are_refused():
+    from microgradlin import functional as F
+
+    x = mg.tensor(np.ones((2, 3)))
+    for call in (lambda: x.sum(axis=1, dim=1), lambda: x.mean(1, keepdims=True, keepdim=False),
+                 lambda: x.max(axis=0, dim=0), lambda: F.softmax(x, axis=0, dim=1),
+                 lambda: mg.cat([x, x], axis=1, dim=1), lambda: x.unsqueeze()):
+        with pytest.raises(TypeError):
+            call()
