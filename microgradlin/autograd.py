@@ -240,6 +240,9 @@ class Function:
     # inputs were broadcast or mixed dtypes. Their nodes then skip ``meta`` (and the engine
     # its shape/dtype check): ``meta is None`` means "every input looks like the output".
     elementwise: bool = False
+    # x @ y: for operands of at most two dimensions and one dtype the rule's gradients have
+    # each input's shape and dtype (only batched stacks broadcast): no ``meta`` either
+    fits_up_to_2d: bool = False
     # x * y, x @ y: each input's value is needed only for the other's gradient, so a saved
     # input is watched for in-place changes only where the other input wants a gradient
     # (w * c with a constant c: an in-place change of w before backward is harmless). A
@@ -402,6 +405,7 @@ def _binary_entry(cls):
     save_1 = 1 in cls.save_inputs
     save_output = cls.save_output
     elementwise = cls.elementwise
+    fits_up_to_2d = cls.fits_up_to_2d
     torch_promotion = cls.torch_promotion
     array_operands = cls.array_operands
     view = _static_view(cls)
@@ -468,6 +472,8 @@ def _binary_entry(cls):
                 or x.__class__ is Tensor and y.__class__ is Tensor
                 and xd.shape == yd.shape and xd.dtype is yd.dtype):
             fn.meta = None  # no broadcasting, one dtype: each gradient fits its input as is
+        elif fits_up_to_2d and xd.ndim <= 2 and yd.ndim <= 2 and xd.dtype is yd.dtype:
+            fn.meta = None  # (X @ w)
         else:  # each input's own shape and dtype (xd, yd may have been promoted)
             fn.meta = ((x.data.shape, x.data.dtype) if x_rg else None,
                        (y.data.shape, y.data.dtype) if y_rg else None)

@@ -291,6 +291,7 @@ class MatMul(Function):
     op_name = "matmul"
     save_inputs = (0, 1)
     save_crossed = True
+    fits_up_to_2d = True
     array_operands = True  # t @ [1.0, 2.0]: the rule transposes its operands
 
     def forward(self, a, b):
