@@ -472,8 +472,9 @@ def _binary_entry(cls):
                 or x.__class__ is Tensor and y.__class__ is Tensor
                 and xd.shape == yd.shape and xd.dtype is yd.dtype):
             fn.meta = None  # no broadcasting, one dtype: each gradient fits its input as is
-        elif fits_up_to_2d and xd.ndim <= 2 and yd.ndim <= 2 and xd.dtype is yd.dtype:
-            fn.meta = None  # (X @ w)
+        elif (fits_up_to_2d and xd.__class__ is _ndarray and yd.__class__ is _ndarray
+              and xd.ndim <= 2 and yd.ndim <= 2 and xd.dtype is yd.dtype):
+            fn.meta = None  # (X @ w; not a subclass such as np.matrix, whose @ is its own)
         else:  # each input's own shape and dtype (xd, yd may have been promoted)
             fn.meta = ((x.data.shape, x.data.dtype) if x_rg else None,
                        (y.data.shape, y.data.dtype) if y_rg else None)

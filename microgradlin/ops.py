@@ -1071,6 +1071,8 @@ def _as_tensor(x):
 
 def matmul(x, y) -> Tensor:
     """``x @ y`` as a function (``torch.matmul``): NumPy's matmul rules."""
+    if x.__class__ is Tensor or isinstance(y, Tensor) or isinstance(x, Tensor):
+        return MatMul.apply_binary(x, y)  # (a list beside a Tensor takes its dtype, as @)
     return MatMul.apply_binary(_as_tensor(x), y)
 
 

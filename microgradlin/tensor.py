@@ -708,6 +708,8 @@ class Tensor:
         if dim is not None or keepdim is not None:
             axis, keepdims = torch_names("var", axis, keepdims, dim, keepdim)
         if correction is not None:
+            if ddof != 1 and ddof != correction:
+                raise TypeError("var: pass ddof= or correction= (the same thing), not both")
             ddof = correction
         centered = self - self.mean(axis=axis, keepdims=True)  # (checks the axes)
         n = int(np.prod([self.shape[a] for a in ops._normalize_axes(axis, self.ndim)]))
@@ -788,20 +790,39 @@ class ValuesIndices(NamedTuple):
 def _extreme(t, op, name, axis, keepdims, dim, keepdim):
     if dim is None and keepdim is None:
         return op.apply(t, axis=axis, keepdims=keepdims)
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be one int, got {dim!r} (PyTorch's {name} takes "
+                        "one dim; axis= takes several)")
     axis, keepdims = torch_names(name, axis, keepdims, dim, keepdim)
-    values = op.apply(t, axis=axis, keepdims=keepdims)
-    if dim is None:  # keepdim= alone: PyTorch's all-element max is a value, not a pair
-        return values
-    return ValuesIndices(values, _arg_extreme(t, axis, "arg" + name, keepdims))
+    if dim is None or not t.ndim:  # keepdim= alone, or a 0-d tensor: NumPy's reduction
+        values = op.apply(t, axis=axis, keepdims=keepdims)
+        if dim is None:  # (PyTorch's all-element max is a value, not a pair)
+            return values
+        return ValuesIndices(values, _arg_extreme(t, axis, "arg" + name, keepdims))
+    # PyTorch's pair: the values are read at the indices, so that the gradient goes to that
+    # one element of each slice (ops.Max splits it among ties, as PyTorch's max() does)
+    indices = _arg_extreme(t, axis, "arg" + name, True)
+    xp = backend.get_array_module(t.data)
+    ndim = t.data.ndim
+    axis %= ndim
+    where = tuple(indices.data if i == axis else
+                  xp.arange(n).reshape(tuple(-1 if j == i else 1 for j in range(ndim)))
+                  for i, n in enumerate(t.data.shape))
+    values = t[where]
+    if not keepdims:
+        values = values.squeeze(axis)
+        indices = Tensor._make(indices.data.squeeze(axis), None, False, [0])
+    return ValuesIndices(values, indices)
 
 
 def torch_names(name, axis, keepdims, dim, keepdim):
     """``(axis, keepdims)`` from either NumPy's spelling or PyTorch's (``dim=``,
-    ``keepdim=``); both at once is an error."""
+    ``keepdim=``); both at once (the NumPy one not at its default) is an error. An empty
+    ``dim`` means every axis, as in PyTorch (NumPy's empty ``axis``: none)."""
     if dim is not None:
         if axis is not None:
             raise TypeError(f"{name}: pass axis= or dim= (the same thing), not both")
-        axis = dim
+        axis = None if isinstance(dim, (tuple, list)) and not dim else dim
     if keepdim is not None:
         if keepdims and not keepdim:
             raise TypeError(f"{name}: pass keepdims= or keepdim= (the same thing), not both")

@@ -658,3 +658,34 @@ def test_both_spellings_at_once_are_refused():
                  lambda: mg.cat([x, x], axis=1, dim=1), lambda: x.unsqueeze()):
         with pytest.raises(TypeError):
             call()
+
+
+def test_max_with_dim_sends_the_gradient_to_the_returned_index_as_pytorch():
+    # ties: PyTorch's max(dim=) gradient goes to the index it returns (the first maximum),
+    # where max() over all elements (and axis=) share it among the ties
+    x = mg.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]], requires_grad=True)
+    values, indices = x.max(dim=1)
+    np.testing.assert_array_equal(indices.numpy(), [1, 0])
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0], [1, 0, 0]])
+    x.grad = None
+    x.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0.5, 0.5], [0.5, 0.5, 0]])
+    x.grad = None
+    x.min(dim=0, keepdim=True).values.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 0, 0], [0, 1, 1]])
+    # a 0-d tensor: itself, at index 0
+    v, i = mg.tensor(3.0).max(dim=0)
+    assert v.item() == 3.0 and i.item() == 0
+
+
+def test_pytorch_spelling_details():
+    x = mg.tensor(np.ones((2, 3)))
+    assert x.sum(dim=()).shape == ()  # PyTorch: every dim; NumPy's axis=(): none
+    assert x.sum(axis=()).shape == (2, 3)
+    with pytest.raises(TypeError, match="one int"):
+        x.max(dim=(0, 1))
+    with pytest.raises(TypeError, match="ddof= or correction="):
+        x.var(ddof=0, correction=1)
+    t = mg.tensor(np.ones((2, 2), np.float32), requires_grad=True)
+    assert mg.matmul([[1.0, 2.0], [3.0, 4.0]], t).dtype == np.float32  # as @ gives
