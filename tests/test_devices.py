@@ -64,6 +64,9 @@ OPS = {
     + F.logsumexp(x, axis=1).sum(),
     "bce_with_logits": lambda x: F.binary_cross_entropy_with_logits(
         x, mg.tensor((A > 0).astype(np.float64), device=x.device)),
+    "pytorch_spellings": lambda x: x.max(dim=1).values.sum() + x.min(dim=0, keepdim=True)
+    .values.sum() + x.sum(dim=1, keepdim=True).mean() + F.softmax(x, dim=0)[0].sum()
+    + mg.cat([x, x], dim=1).std(dim=1).sum(),
 }
 
 
