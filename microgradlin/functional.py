@@ -15,7 +15,7 @@ from . import backend, cuda, ops
 from .autograd import Function, sum_all
 from .backend import get_array_module as _xp
 from .ops import _sigmoid, logsumexp, relu, sigmoid, tanh
-from .tensor import Tensor
+from .tensor import Tensor, dim_as_axis
 
 __all__ = [
     "sigmoid", "tanh", "relu", "softmax", "log_softmax", "logsumexp",
@@ -32,7 +32,7 @@ def softmax(x, axis=-1, *, dim=None) -> Tensor:
     PyTorch's name for ``axis``.)
     """
     if dim is not None:
-        axis = _dim_as_axis("softmax", axis, dim)
+        axis = dim_as_axis("softmax", axis, dim, -1)
     x = ops._as_tensor(x)
     if x.ndim == 0 and axis in (0, -1, None):  # one logit is its own row: softmax 1
         return softmax(x.reshape(1), axis=0).reshape(())
@@ -48,21 +48,13 @@ def log_softmax(x, axis=-1, *, dim=None) -> Tensor:
     the rounding of two large numbers (x = [1e17, 1e17] would give [0, 0], not -log 2).
     """
     if dim is not None:
-        axis = _dim_as_axis("log_softmax", axis, dim)
+        axis = dim_as_axis("log_softmax", axis, dim, -1)
     x = ops._as_tensor(x)
     if x.ndim == 0 and axis in (0, -1, None):  # one logit is its own row: log softmax 0
         return log_softmax(x.reshape(1), axis=0).reshape(())
     _check_axis("log_softmax", x, axis)
     shifted = x - _max_shift(x.data, axis)
     return shifted - logsumexp(shifted, axis=axis, keepdims=True)
-
-
-def _dim_as_axis(name, axis, dim):
-    """PyTorch's ``dim=`` for ``axis`` (whose default is -1 here: a -1 axis is taken as not
-    given)."""
-    if axis != -1:
-        raise TypeError(f"{name}: pass axis= or dim= (the same thing), not both")
-    return dim
 
 
 def _check_axis(name, x, axis):

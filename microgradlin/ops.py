@@ -19,7 +19,7 @@ import numpy as np
 
 from . import backend, cuda
 from .autograd import AxisError, Function, _promote_like_torch, sum_all
-from .tensor import Tensor, torch_names
+from .tensor import Tensor, dim_as_axis, torch_names
 
 _xp = backend.get_array_module
 _ndarray = np.ndarray
@@ -1043,7 +1043,7 @@ def where(condition, x, y) -> Tensor:
 def concatenate(tensors, axis=0, *, dim=None) -> Tensor:
     """Join tensors along an existing axis (``mg.cat(tensors, dim=0)``: PyTorch's names)."""
     if dim is not None:
-        axis = _dim_or_axis("concatenate", axis, dim)
+        axis = dim_as_axis("concatenate", axis, dim, 0)
     _check_sequence("concatenate", tensors, axis)
     return Concatenate.apply(*tensors, axis=axis)
 
@@ -1054,15 +1054,9 @@ cat = concatenate
 def stack(tensors, axis=0, *, dim=None) -> Tensor:
     """Stack same-shaped tensors along a new axis."""
     if dim is not None:
-        axis = _dim_or_axis("stack", axis, dim)
+        axis = dim_as_axis("stack", axis, dim, 0)
     _check_sequence("stack", tensors, axis)
     return Stack.apply(*tensors, axis=axis)
-
-
-def _dim_or_axis(name, axis, dim):
-    if axis != 0:  # (axis's default)
-        raise TypeError(f"{name}: pass axis= or dim= (the same thing), not both")
-    return dim
 
 
 def _as_tensor(x):

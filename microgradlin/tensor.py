@@ -815,6 +815,14 @@ def _extreme(t, op, name, axis, keepdims, dim, keepdim):
     return ValuesIndices(values, indices)
 
 
+def dim_as_axis(name, axis, dim, default):
+    """PyTorch's ``dim=`` for an ``axis`` whose default is ``default`` (an axis left at its
+    default counts as not given)."""
+    if axis != default:
+        raise TypeError(f"{name}: pass axis= or dim= (the same thing), not both")
+    return dim
+
+
 def torch_names(name, axis, keepdims, dim, keepdim):
     """``(axis, keepdims)`` from either NumPy's spelling or PyTorch's (``dim=``,
     ``keepdim=``); both at once (the NumPy one not at its default) is an error. An empty
