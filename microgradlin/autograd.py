@@ -681,6 +681,10 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     buffers = {}  # node in the heap -> sum of the gradients it has received so far
     owned = None  # nodes whose buffer we allocated ourselves (a set, made at the first sum)
     plain = capture is None and not create_graph  # loss.backward(): into .grad as arrays
+    hooked = bool(_HOOKS)  # some tensor has a register_hook() hook
+    observing = capture is not None or hooked
+    # mg.grad runs only the nodes with an input it asks about below them, as PyTorch does
+    needed = None if capture is None else _needed_nodes(roots, capture)
     shared = None  # ids of arrays that a rule returned for two inputs, now held by nodes
     if len(roots) == 1 and roots[0].grad_fn is not None:  # loss.backward()
         node, g = roots[0].grad_fn, seeds[0]
@@ -688,6 +692,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
         for root, seed in zip(roots, seeds):
             node = root.grad_fn
             if node is None:
+                if hooked:
+                    seed = _run_hooks(root, seed, create_graph)
                 _deliver_to_leaf(root, seed, capture, create_graph)
             elif node in buffers:
                 buffers[node] = buffers[node] + seed
@@ -707,14 +713,22 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
         _set_grad_mode(True)
     try:
         while True:
+            if needed is not None and node not in needed:  # (mg.grad: nothing below it)
+                if node.retained is not None or observing:
+                    _observe(node, g, capture, create_graph)
+                if not heap:
+                    break
+                node = heappop(heap)[1]
+                g = buffers.pop(node)
+                continue
             saved = node.saved
             if saved is None:
                 raise _freed_error(node)
             for vc in node.versions:  # a saved tensor stamped after this node was made
                 if vc[0] > node.seq:
                     raise _version_error(node)
-            if node.retained is not None or capture is not None:
-                _observe(node, g, capture, create_graph)
+            if node.retained is not None or observing:
+                g = _observe(node, g, capture, create_graph)
             if create_graph:
                 grads = node.backward(g, *_as_tensor_values(node, saved))
             else:
@@ -744,6 +758,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                         if grads.shape != shape or grads.dtype is not dtype:
                             grads = _fit(node, grads, meta[k])
                     if parent.__class__ is Tensor:
+                        if hooked:
+                            grads = _run_hooks(parent, grads, create_graph)
                         if plain and parent._grad is None:
                             _first_grad(parent, grads, shared)
                         else:
@@ -782,6 +798,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                         else:
                             shared.add(id(gi))
                     if parent.__class__ is Tensor:
+                        if hooked:
+                            gi = _run_hooks(parent, gi, create_graph)
                         if plain and parent._grad is None:
                             _first_grad(parent, gi, shared)
                         else:
@@ -812,12 +830,34 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     return None if capture is None else _collect(capture, inputs, allow_unused)
 
 
+def _needed_nodes(roots, capture):
+    """The nodes whose backward ``mg.grad`` must run: those with a tensor it asks about (a
+    key of ``capture``) among their inputs, or below them."""
+    needed, seen = set(), set()
+    stack = [(root.grad_fn, False) for root in roots if root.grad_fn is not None]
+    while stack:  # depth first, each node decided after all of its input nodes
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            if any(p is not None and (p in capture or p in needed) for p in node.parents):
+                needed.add(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((p, False) for p in node.parents
+                         if p is not None and p.__class__ is not Tensor and p not in seen)
+    return needed
+
+
 def _observe(node, g, capture, create_graph):
-    """Hand ``g``, the gradient of ``node``'s output, to retain_grad() and to mg.grad."""
+    """Hand ``g``, the gradient of ``node``'s output, to its tensor's hooks (which may
+    replace it), then to retain_grad() and to mg.grad, as PyTorch does; return it."""
+    if _HOOKS:
+        g = _run_hooks(node, g, create_graph)
     if node.retained is not None:
         _retained_grad(node, g, create_graph)
     if capture is not None and node in capture:
         capture[node] = g
+    return g
 
 
 def _fit(node, gi, shape_dtype):
@@ -1126,6 +1166,70 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     seeds = [_seed_for(t, g, create_graph, "mg.grad") for t, g in zip(outputs, grad_outputs)]
     return run_backward(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
                         inputs=inputs, allow_unused=allow_unused)
+
+
+# ----------------------------------------------------------------------------- hooks
+# Tensor.register_hook: the hooks of a leaf under its id, of a computed tensor under its
+# node's (a dict by id with weak references: Tensor's == is elementwise, so a
+# WeakKeyDictionary cannot hold it; an entry goes when its tensor or node goes)
+_HOOKS = {}
+
+
+class RemovableHandle:
+    """What ``Tensor.register_hook`` returns: ``handle.remove()`` takes the hook away."""
+
+    __slots__ = ("_key", "_hook")
+
+    def __init__(self, key, hook):
+        self._key, self._hook = key, hook
+
+    def remove(self) -> None:
+        entry = _HOOKS.get(self._key)
+        if entry is not None and self._hook in entry[1]:
+            entry[1].remove(self._hook)
+            if not entry[1]:
+                del _HOOKS[self._key]
+
+
+def register_hook(tensor, hook):
+    """Call ``hook(grad)`` each time the gradient of ``tensor`` is computed (``grad``: a
+    Tensor); a returned Tensor replaces the gradient, as PyTorch's ``register_hook``."""
+    if not tensor._rg:
+        raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                           "require gradient")
+    if not callable(hook):
+        raise TypeError(f"register_hook: hook must be callable, got {_describe(hook)}")
+    owner = tensor.grad_fn or tensor
+    key = id(owner)
+    entry = _HOOKS.get(key)
+    if entry is None or entry[0]() is not owner:
+        entry = _HOOKS[key] = (_weakref(owner, lambda _, key=key: _HOOKS.pop(key, None)), [])
+    entry[1].append(hook)
+    return RemovableHandle(key, hook)
+
+
+def _run_hooks(owner, g, create_graph):
+    """``g`` (an array, or a Tensor under create_graph) through the hooks of ``owner`` (a
+    leaf or a node), in the order they were registered."""
+    entry = _HOOKS.get(id(owner))
+    if entry is None or entry[0]() is not owner:
+        return g
+    for hook in list(entry[1]):
+        value = g if g.__class__ is Tensor else Tensor._make(g, None, False, [0])
+        out = hook(value)
+        if out is None:
+            continue
+        if not isinstance(out, Tensor):
+            out = Tensor(out, dtype=value.dtype)
+        name = getattr(hook, "__name__", type(hook).__name__)
+        if tuple(out.shape) != tuple(value.shape):
+            raise RuntimeError(f"hook '{name}' has changed the size of value: "
+                               f"{tuple(value.shape)} -> {tuple(out.shape)}")
+        if out.dtype != value.dtype or out.device != value.device:
+            raise RuntimeError(f"hook '{name}' has changed the type of value: {value.dtype} "
+                               f"on {value.device} -> {out.dtype} on {out.device}")
+        g = out if create_graph else out.data
+    return g
 
 
 def retain_grad(tensor):

@@ -365,6 +365,13 @@ class Tensor:
         """Keep ``.grad`` for this non-leaf tensor too after backward (for inspection)."""
         autograd.retain_grad(self)
 
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever this tensor's gradient is computed (in ``backward()``
+        and ``mg.grad``); a Tensor it returns replaces the gradient. Returns a handle whose
+        ``remove()`` takes the hook away. As PyTorch's ``register_hook``: a way to watch, or
+        to change, the gradients that flow through the graph."""
+        return autograd.register_hook(self, hook)
+
     @property
     def retains_grad(self) -> bool:
         return self.grad_fn is not None and self.grad_fn.retained is not None

@@ -1385,3 +1385,88 @@ def test_a_gradient_seed_of_text_none_or_complex_numbers_is_refused():
     for seed in ([None, 1.0], ["1", "2"], np.array([1 + 5j, 1])):
         with pytest.raises(TypeError, match="^backward: gradient must be a Tensor or an array"):
             (x * 3).backward(gradient=seed)
+
+
+# ----------------------------------------------------------------------------- hooks
+def test_register_hook_sees_and_replaces_gradients_as_pytorch():
+    # (torch 2.13 gives the same numbers for this script)
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    y.retain_grad()
+    seen = []
+
+    def times_ten(g):
+        seen.append(g.numpy().copy())
+        return g * 10.0
+
+    handle = y.register_hook(times_ten)
+    (y * y).sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(seen[0], [6.0, 12.0])  # d/dy Σy² = 2y, before the hook
+    np.testing.assert_array_equal(y.grad.numpy(), [60.0, 120.0])  # retain_grad: after it
+    np.testing.assert_array_equal(x.grad.numpy(), [180.0, 360.0])  # flows on, replaced
+    (g,) = mg.grad((y * y).sum(), y)
+    np.testing.assert_array_equal(g.numpy(), [60.0, 120.0])  # mg.grad too
+    handle.remove()
+    x.grad = None
+    (x * 3.0 * 1.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+
+    leaf_handle = x.register_hook(lambda g: g * 2.0)  # a leaf: before accumulation
+    x.grad = None
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 8.0])
+    np.testing.assert_array_equal(mg.grad((x * x).sum(), x)[0].numpy(), [4.0, 8.0])
+    leaf_handle.remove()
+    x.grad = None
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_a_hook_runs_once_with_the_summed_gradient_and_may_return_none():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = a * 1.0
+    calls = []
+    b.register_hook(lambda g: calls.append(g.numpy().copy()))  # None: the gradient stays
+    (b + b * 2.0).sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0], [3.0, 3.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0])
+
+
+def test_register_hook_errors():
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        mg.tensor([1.0]).register_hook(lambda g: g)
+    z = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="callable"):
+        z.register_hook(3)
+    z.register_hook(lambda g: g.sum())
+    with pytest.raises(RuntimeError, match="changed the size"):
+        (z * z).sum().backward()
+
+
+def test_hooks_go_with_their_tensor():
+    from microgradlin import autograd
+
+    before = len(autograd._HOOKS)
+    t = mg.tensor([1.0], requires_grad=True)
+    u = t * 2.0
+    t.register_hook(lambda g: g)
+    u.register_hook(lambda g: g)
+    assert len(autograd._HOOKS) == before + 2
+    del t, u
+    gc.collect()
+    assert len(autograd._HOOKS) == before
+
+
+def test_mg_grad_runs_only_the_nodes_it_needs_as_pytorch():
+    # the graph below y was freed by backward() and retains a grad: mg.grad w.r.t. y must
+    # neither walk into it (freed) nor touch h.grad
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2.0
+    h.retain_grad()
+    y = h * 3.0
+    (y * y).sum().backward()
+    before = h.grad.numpy().copy()
+    (g,) = mg.grad((y * y).sum(), y)
+    np.testing.assert_array_equal(g.numpy(), 2 * y.numpy())
+    np.testing.assert_array_equal(h.grad.numpy(), before)
