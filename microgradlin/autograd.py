@@ -681,7 +681,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     buffers = {}  # node in the heap -> sum of the gradients it has received so far
     owned = None  # nodes whose buffer we allocated ourselves (a set, made at the first sum)
     plain = capture is None and not create_graph  # loss.backward(): into .grad as arrays
-    hooked = bool(_HOOKS)  # some tensor has a register_hook() hook
+    hooked = _HOOKS  # (truthy: some tensor has a register_hook() hook)
     observing = capture is not None or hooked
     # mg.grad runs only the nodes with an input it asks about below them, as PyTorch does
     needed = None if capture is None else _needed_nodes(roots, capture)
