@@ -682,6 +682,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     owned = None  # nodes whose buffer we allocated ourselves (a set, made at the first sum)
     plain = capture is None and not create_graph  # loss.backward(): into .grad as arrays
     hooked = _HOOKS  # (truthy: some tensor has a register_hook() hook)
+    held = None  # leaf -> the sum of its gradients, for leaves with hooks (a dict)
     observing = capture is not None or hooked
     # mg.grad runs only the nodes with an input it asks about below them, as PyTorch does
     needed = None if capture is None else _needed_nodes(roots, capture)
@@ -758,9 +759,9 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                         if grads.shape != shape or grads.dtype is not dtype:
                             grads = _fit(node, grads, meta[k])
                     if parent.__class__ is Tensor:
-                        if hooked:
-                            grads = _run_hooks(parent, grads, create_graph)
-                        if plain and parent._grad is None:
+                        if hooked and _has_hooks(parent):  # its hooks see the sum: later
+                            held = _hold(held, parent, grads)
+                        elif plain and parent._grad is None:
                             _first_grad(parent, grads, shared)
                         else:
                             _deliver_to_leaf(parent, grads, capture, create_graph)
@@ -798,9 +799,9 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                         else:
                             shared.add(id(gi))
                     if parent.__class__ is Tensor:
-                        if hooked:
-                            gi = _run_hooks(parent, gi, create_graph)
-                        if plain and parent._grad is None:
+                        if hooked and _has_hooks(parent):  # its hooks see the sum: later
+                            held = _hold(held, parent, gi)
+                        elif plain and parent._grad is None:
                             _first_grad(parent, gi, shared)
                         else:
                             _deliver_to_leaf(parent, gi, capture, create_graph)
@@ -824,6 +825,13 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                 break
             node = heappop(heap)[1]
             g = buffers.pop(node)
+        if held is not None:  # leaves with hooks: their summed gradient, through the hooks
+            for leaf, g in held.items():
+                g = _run_hooks(leaf, g, create_graph)
+                if plain and leaf._grad is None:
+                    _first_grad(leaf, g, shared)
+                else:
+                    _deliver_to_leaf(leaf, g, capture, create_graph)
     finally:
         if switch_on:
             _set_grad_mode(False)
@@ -1206,6 +1214,20 @@ def register_hook(tensor, hook):
         entry = _HOOKS[key] = (_weakref(owner, lambda _, key=key: _HOOKS.pop(key, None)), [])
     entry[1].append(hook)
     return RemovableHandle(key, hook)
+
+
+def _has_hooks(owner):
+    entry = _HOOKS.get(id(owner))
+    return entry is not None and entry[0]() is owner
+
+
+def _hold(held, leaf, g):
+    """``held`` (None or a dict) with ``g`` added to what ``leaf`` has received."""
+    if held is None:
+        return {leaf: g}
+    previous = held.get(leaf)
+    held[leaf] = g if previous is None else previous + g
+    return held
 
 
 def _run_hooks(owner, g, create_graph):

@@ -1470,3 +1470,19 @@ def test_mg_grad_runs_only_the_nodes_it_needs_as_pytorch():
     (g,) = mg.grad((y * y).sum(), y)
     np.testing.assert_array_equal(g.numpy(), 2 * y.numpy())
     np.testing.assert_array_equal(h.grad.numpy(), before)
+
+
+def test_a_leafs_hook_runs_once_on_its_summed_gradient_as_pytorch():
+    # a leaf used twice: one call with the total (torch: [5., 5.] once; clipped to 1)
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    calls = []
+    x.register_hook(lambda g: calls.append(g.numpy().copy()))
+    (x * 2.0 + x * 3.0).sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0], [5.0, 5.0])
+    y = mg.tensor([1.0, 2.0], requires_grad=True)
+    y.register_hook(lambda g: g.clip(-1.0, 1.0))
+    (y * 5.0 + y * 5.0).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [1.0, 1.0])
+    (g,) = mg.grad((y * 5.0 + y * 5.0).sum(), y)
+    np.testing.assert_array_equal(g.numpy(), [1.0, 1.0])
