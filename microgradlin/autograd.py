@@ -1117,24 +1117,51 @@ def _check_root(t, i, what):
         )
 
 
-def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
+def backward(tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate the gradient of ``tensor`` into the ``.grad`` of every leaf
     (``Tensor.backward`` is this function: ``loss.backward()``).
 
     ``gradient`` is d(something)/d(tensor) and is required unless the tensor has one
     element. The graph's saved values are freed afterwards unless ``retain_graph=True``;
     ``create_graph=True`` records the backward pass so grads of grads can be taken.
+    ``inputs`` (a tensor or a sequence of them), as in PyTorch: accumulate into their
+    ``.grad`` only (a computed tensor among them gets one too), and run only the part of
+    the graph that leads to them.
     """
     data = tensor.data if tensor.__class__ is Tensor else None
     if gradient is None and not create_graph and data is not None and tensor._rg \
-            and data.size == 1:
+            and data.size == 1 and inputs is None:
         seed = _ones_like(data)  # the common case, loss.backward()
     else:
         _check_root(tensor, 0, "backward")
         seed = _seed_for(tensor, gradient, create_graph)
     if retain_graph is None:
         retain_graph = create_graph
-    run_backward([tensor], [seed], retain_graph, create_graph)
+    if inputs is None:
+        run_backward([tensor], [seed], retain_graph, create_graph)
+        return
+    inputs = _backward_inputs(inputs)
+    grads = run_backward([tensor], [seed], retain_graph, create_graph, inputs=inputs,
+                         allow_unused=True)
+    for t, g in zip(inputs, grads):
+        if g is not None:
+            _accumulate_leaf(t, g, create_graph)
+
+
+def _backward_inputs(inputs):
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs) \
+        if isinstance(inputs, (list, tuple)) else inputs
+    if not isinstance(inputs, list) or not inputs:
+        raise (RuntimeError if isinstance(inputs, list) else TypeError)(
+            "backward: inputs must be a tensor or a non-empty list or tuple of tensors, got "
+            f"{_describe(inputs)}")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward: inputs[{i}] is {_describe(t)}, not a Tensor")
+        if not t._rg:
+            raise RuntimeError(f"backward: inputs[{i}] (shape {tuple(t.shape)}) does not "
+                               "require grad")
+    return inputs
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -1486,3 +1486,24 @@ def test_a_leafs_hook_runs_once_on_its_summed_gradient_as_pytorch():
     np.testing.assert_array_equal(y.grad.numpy(), [1.0, 1.0])
     (g,) = mg.grad((y * 5.0 + y * 5.0).sum(), y)
     np.testing.assert_array_equal(g.numpy(), [1.0, 1.0])
+
+
+def test_backward_with_inputs_accumulates_only_into_them_as_pytorch():
+    # (torch 2.13 gives these numbers for this script)
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor(0.5, requires_grad=True)
+    h = w * 3.0
+    loss = ((h + b) ** 2).sum()
+    loss.backward(inputs=[w], retain_graph=True)
+    np.testing.assert_array_equal(w.grad.numpy(), [21.0, 39.0])
+    assert b.grad is None
+    loss.backward(inputs=w, retain_graph=True)  # one tensor; accumulates
+    np.testing.assert_array_equal(w.grad.numpy(), [42.0, 78.0])
+    loss.backward(inputs=[h, b])  # a computed tensor gets a .grad too; w is left alone
+    np.testing.assert_array_equal(h.grad.numpy(), [7.0, 13.0])
+    assert b.grad.item() == 20.0
+    np.testing.assert_array_equal(w.grad.numpy(), [42.0, 78.0])
+    for bad, error in (([], RuntimeError), ([1.0], TypeError),
+                       ((mg.tensor([1.0]),), RuntimeError)):
+        with pytest.raises(error):
+            (w * w).sum().backward(inputs=bad)
