@@ -229,7 +229,7 @@ class Function:
     """
 
     __slots__ = ("parents", "needs_input_grad", "saved", "meta", "versions", "retained", "seq",
-                 "__weakref__")
+                 "_hooks", "__weakref__")  # (_hooks: unset until register_hook)
     save_inputs: tuple = ()
     save_output: bool = False
     is_view: bool = False  # output may share memory with input 0 (shares its version cell)
@@ -681,7 +681,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     buffers = {}  # node in the heap -> sum of the gradients it has received so far
     owned = None  # nodes whose buffer we allocated ourselves (a set, made at the first sum)
     plain = capture is None and not create_graph  # loss.backward(): into .grad as arrays
-    hooked = _HOOKS  # (truthy: some tensor has a register_hook() hook)
+    hooked = _hooks_in_use[0]  # some tensor has had a register_hook() hook
     held = None  # leaf -> the sum of its gradients, for leaves with hooks (a dict)
     observing = capture is not None or hooked
     # mg.grad runs only the nodes with an input it asks about below them, as PyTorch does
@@ -693,15 +693,18 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
         for root, seed in zip(roots, seeds):
             node = root.grad_fn
             if node is None:
-                if hooked:
-                    seed = _run_hooks(root, seed, create_graph)
-                _deliver_to_leaf(root, seed, capture, create_graph)
+                if hooked and _has_hooks(root):  # its hooks see the sum: later
+                    held = _hold(held, root, seed)
+                else:
+                    _deliver_to_leaf(root, seed, capture, create_graph)
             elif node in buffers:
                 buffers[node] = buffers[node] + seed
             else:
                 buffers[node] = seed
                 heappush(heap, (-node.seq, node))
         if not heap:
+            if held is not None:
+                _deliver_held(held, plain, shared, capture, create_graph)
             return _collect(capture, inputs, allow_unused)
         node = heappop(heap)[1]
         g = buffers.pop(node)
@@ -737,6 +740,9 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
             if not retain_graph:
                 node.saved = None
             parents = node.parents
+            if needed is not None:  # mg.grad: only towards what it asks about
+                parents = tuple([p if p is not None and (p in capture or p in needed) else None
+                                 for p in parents])
             meta = node.meta
             n_inputs = len(parents)
             # one input needs a gradient (x.exp(), x * 0.9, X @ w with a constant X: most
@@ -825,13 +831,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                 break
             node = heappop(heap)[1]
             g = buffers.pop(node)
-        if held is not None:  # leaves with hooks: their summed gradient, through the hooks
-            for leaf, g in held.items():
-                g = _run_hooks(leaf, g, create_graph)
-                if plain and leaf._grad is None:
-                    _first_grad(leaf, g, shared)
-                else:
-                    _deliver_to_leaf(leaf, g, capture, create_graph)
+        if held is not None:
+            _deliver_held(held, plain, shared, capture, create_graph)
     finally:
         if switch_on:
             _set_grad_mode(False)
@@ -859,7 +860,7 @@ def _needed_nodes(roots, capture):
 def _observe(node, g, capture, create_graph):
     """Hand ``g``, the gradient of ``node``'s output, to its tensor's hooks (which may
     replace it), then to retain_grad() and to mg.grad, as PyTorch does; return it."""
-    if _HOOKS:
+    if _hooks_in_use[0]:
         g = _run_hooks(node, g, create_graph)
     if node.retained is not None:
         _retained_grad(node, g, create_graph)
@@ -1204,26 +1205,25 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 # ----------------------------------------------------------------------------- hooks
-# Tensor.register_hook: the hooks of a leaf under its id, of a computed tensor under its
-# node's (a dict by id with weak references: Tensor's == is elementwise, so a
-# WeakKeyDictionary cannot hold it; an entry goes when its tensor or node goes)
-_HOOKS = {}
+# Tensor.register_hook: a leaf keeps its hooks in its own ``_hooks`` slot, a computed tensor
+# in its node's (unset until the first hook: no cost for the others), so that they go with
+# it. The engine looks for them only once some hook was ever registered in the process.
+_hooks_in_use = [False]
 
 
 class RemovableHandle:
     """What ``Tensor.register_hook`` returns: ``handle.remove()`` takes the hook away."""
 
-    __slots__ = ("_key", "_hook")
+    __slots__ = ("_owner", "_hook")
 
-    def __init__(self, key, hook):
-        self._key, self._hook = key, hook
+    def __init__(self, owner, hook):
+        self._owner, self._hook = _weakref(owner), hook
 
     def remove(self) -> None:
-        entry = _HOOKS.get(self._key)
-        if entry is not None and self._hook in entry[1]:
-            entry[1].remove(self._hook)
-            if not entry[1]:
-                del _HOOKS[self._key]
+        owner = self._owner()
+        hooks = None if owner is None else getattr(owner, "_hooks", None)
+        if hooks and self._hook in hooks:
+            hooks.remove(self._hook)
 
 
 def register_hook(tensor, hook):
@@ -1235,17 +1235,26 @@ def register_hook(tensor, hook):
     if not callable(hook):
         raise TypeError(f"register_hook: hook must be callable, got {_describe(hook)}")
     owner = tensor.grad_fn or tensor
-    key = id(owner)
-    entry = _HOOKS.get(key)
-    if entry is None or entry[0]() is not owner:
-        entry = _HOOKS[key] = (_weakref(owner, lambda _, key=key: _HOOKS.pop(key, None)), [])
-    entry[1].append(hook)
-    return RemovableHandle(key, hook)
+    hooks = getattr(owner, "_hooks", None)
+    if hooks is None:
+        hooks = owner._hooks = []
+    hooks.append(hook)
+    _hooks_in_use[0] = True
+    return RemovableHandle(owner, hook)
+
+
+def _deliver_held(held, plain, shared, capture, create_graph):
+    """The leaves with hooks: each one's summed gradient through its hooks, then on."""
+    for leaf, g in held.items():
+        g = _run_hooks(leaf, g, create_graph)
+        if plain and leaf._grad is None:
+            _first_grad(leaf, g, shared)
+        else:
+            _deliver_to_leaf(leaf, g, capture, create_graph)
 
 
 def _has_hooks(owner):
-    entry = _HOOKS.get(id(owner))
-    return entry is not None and entry[0]() is owner
+    return bool(getattr(owner, "_hooks", None))
 
 
 def _hold(held, leaf, g):
@@ -1259,26 +1268,37 @@ def _hold(held, leaf, g):
 
 def _run_hooks(owner, g, create_graph):
     """``g`` (an array, or a Tensor under create_graph) through the hooks of ``owner`` (a
-    leaf or a node), in the order they were registered."""
-    entry = _HOOKS.get(id(owner))
-    if entry is None or entry[0]() is not owner:
+    leaf or a node), in the order they were registered. Without create_graph each hook
+    gets a copy, outside grad mode, as in PyTorch (a hook that writes into its argument
+    or keeps it must not change another gradient)."""
+    hooks = getattr(owner, "_hooks", None)
+    if not hooks:
         return g
-    for hook in list(entry[1]):
-        value = g if g.__class__ is Tensor else Tensor._make(g, None, False, [0])
-        out = hook(value)
+    for hook in list(hooks):
+        if create_graph:
+            out = hook(g)
+        else:
+            with no_grad():
+                out = hook(Tensor._make(g.copy(), None, False, [0]))
         if out is None:
             continue
-        if not isinstance(out, Tensor):
-            out = Tensor(out, dtype=value.dtype)
         name = getattr(hook, "__name__", type(hook).__name__)
-        if tuple(out.shape) != tuple(value.shape):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"hook '{name}' returned {_describe(out)}: expected a Tensor "
+                            "or None")
+        shape = g.shape
+        if tuple(out.shape) != tuple(shape):
             raise RuntimeError(f"hook '{name}' has changed the size of value: "
-                               f"{tuple(value.shape)} -> {tuple(out.shape)}")
-        if out.dtype != value.dtype or out.device != value.device:
-            raise RuntimeError(f"hook '{name}' has changed the type of value: {value.dtype} "
-                               f"on {value.device} -> {out.dtype} on {out.device}")
+                               f"{tuple(shape)} -> {tuple(out.shape)}")
+        if out.dtype != g.dtype or out.device != backend.device_of(_raw_data(g)):
+            raise RuntimeError(f"hook '{name}' has changed the type of value: {g.dtype} "
+                               f"-> {out.dtype} on {out.device}")
         g = out if create_graph else out.data
     return g
+
+
+def _raw_data(g):
+    return g.data if g.__class__ is Tensor else g
 
 
 def retain_grad(tensor):

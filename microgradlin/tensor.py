@@ -135,7 +135,9 @@ class Tensor:
     NumPy arrays keep their dtype. Only floating-point tensors can require grad.
     """
 
-    __slots__ = ("data", "grad_fn", "_rg", "_grad", "_grad_owned", "name", "_vc", "__weakref__")
+    # (_hooks: unset until register_hook, so that making a tensor costs nothing for it)
+    __slots__ = ("data", "grad_fn", "_rg", "_grad", "_grad_owned", "name", "_vc", "_hooks",
+                 "__weakref__")
     __array_ufunc__ = None  # make NumPy defer: np.ones(3) * t calls t.__rmul__
     __hash__ = object.__hash__  # == is elementwise (returns a Tensor), identity hashes
 

@@ -1445,17 +1445,72 @@ def test_register_hook_errors():
 
 
 def test_hooks_go_with_their_tensor():
-    from microgradlin import autograd
+    import weakref
 
-    before = len(autograd._HOOKS)
-    t = mg.tensor([1.0], requires_grad=True)
-    u = t * 2.0
-    t.register_hook(lambda g: g)
-    u.register_hook(lambda g: g)
-    assert len(autograd._HOOKS) == before + 2
-    del t, u
+    def step():
+        w = mg.tensor(np.ones(3), requires_grad=True)
+        w.register_hook(lambda g: g * (w.shape[0] / 3))  # the hook refers to its own leaf
+        h = w * 2.0
+        h.register_hook(lambda g: g * (h.shape[0] / 3))
+        (h * h).sum().backward()
+        return weakref.ref(w), weakref.ref(h)
+
+    refs = [step() for _ in range(3)]
     gc.collect()
-    assert len(autograd._HOOKS) == before
+    assert all(r() is None for pair in refs for r in pair)
+
+
+def test_a_handle_removes_only_its_own_hook():
+    hook = lambda g: g * 10.0  # noqa: E731
+    x = mg.tensor([1.0], requires_grad=True)
+    old = x.register_hook(hook)
+    del x
+    gc.collect()
+    y = mg.tensor([1.0], requires_grad=True)
+    y.register_hook(hook)
+    old.remove()  # its tensor is gone: nothing to remove, whatever ids were reused
+    (y * 1.0).sum().backward()
+    assert y.grad.item() == 10.0
+
+
+def test_hooks_get_a_copy_outside_grad_mode_and_must_return_a_tensor():
+    # a hook that writes into its argument changes nothing else (torch: a.grad stays [3, 4])
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+
+    def scale_in_place(g):
+        g *= 10.0
+
+    y.register_hook(scale_in_place)
+    ((a + y) * mg.tensor([3.0, 4.0])).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [3.0, 4.0])
+    seen = []
+    z = mg.tensor([1.0, 2.0], requires_grad=True)
+    z.register_hook(lambda g: seen.append((g, mg.is_grad_enabled())))
+    (z * mg.tensor([3.0, 4.0])).sum().backward()
+    with mg.no_grad():
+        z.grad *= 0.5
+    np.testing.assert_array_equal(seen[0][0].numpy(), [3.0, 4.0])  # its own copy
+    assert seen[0][1] is False  # as in PyTorch: no recording inside hooks
+    loss = (z * 1.0).sum()
+    loss.register_hook(scale_in_place)  # the (read-only) seed: the hook gets a copy
+    loss.backward()
+    bad = mg.tensor([1.0, 2.0], requires_grad=True)
+    bad.register_hook(lambda g: g.numpy())
+    with pytest.raises(TypeError, match="expected a Tensor or None"):
+        (bad * 1.0).sum().backward()
+
+
+def test_a_leaf_that_is_also_an_output_runs_its_hooks_once_on_the_sum():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    calls = []
+    x.register_hook(lambda g: (calls.append(g.numpy().copy()), g.clip(-2.5, 2.5))[1])
+    y = x * 2.0
+    (g,) = mg.grad([x, y], [x], grad_outputs=[mg.ones(2), mg.ones(2)])
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0], [3.0, 3.0])
+    np.testing.assert_array_equal(g.numpy(), [2.5, 2.5])  # torch 2.13: the same
 
 
 def test_mg_grad_runs_only_the_nodes_it_needs_as_pytorch():
@@ -1507,3 +1562,17 @@ def test_backward_with_inputs_accumulates_only_into_them_as_pytorch():
                        ((mg.tensor([1.0]),), RuntimeError)):
         with pytest.raises(error):
             (w * w).sum().backward(inputs=bad)
+
+
+def test_mg_grad_leaves_branches_that_lead_to_no_input_alone():
+    # torch 2.13: no hook calls, b.grad stays None
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    w = mg.tensor([0.5, 0.3], requires_grad=True)
+    b = w.exp()
+    b.retain_grad()
+    log = []
+    b.register_hook(lambda g: log.append("b"))
+    w.register_hook(lambda g: log.append("w"))
+    (g,) = mg.grad((x.exp() * b + x * w).sum(), [x])
+    np.testing.assert_allclose(g.numpy(), np.exp(x.numpy()) * b.numpy() + w.numpy())
+    assert log == [] and b.grad is None
