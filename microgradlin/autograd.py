@@ -673,7 +673,10 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
 
     Nodes are visited newest first (by their ``seq`` number), so a node runs once, after
     every consumer has added its gradient. A node that is the only one waiting (a chain)
-    goes next directly; others wait in a heap, their gradients summed in ``buffers``.
+    goes next directly; others wait in a heap, their gradients summed in ``buffers``. With
+    ``inputs`` only the nodes that lead to them run. A computed tensor's hooks
+    (``register_hook``) see its summed gradient before its node runs; a leaf's are held
+    until the walk ends, so that they too see the sum.
     """
     # capture: the tensors mg.grad asked about, keyed by their node (or by the leaf itself)
     capture = None if inputs is None else {(t.grad_fn or t): None for t in inputs}
