@@ -770,10 +770,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                     if parent.__class__ is Tensor:
                         if hooked and _has_hooks(parent):  # its hooks see the sum: later
                             held = _hold(held, parent, grads)
-                        elif plain and parent._grad is None:
-                            _first_grad(parent, grads, shared)
                         else:
-                            _deliver_to_leaf(parent, grads, capture, create_graph)
+                            _to_leaf(parent, grads, plain, shared, capture, create_graph)
                     elif buffers and parent in buffers:
                         owned = _accumulate(buffers, owned, parent, grads, create_graph)
                     elif not heap:  # a chain: the input's node is the only one waiting
@@ -810,10 +808,8 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                     if parent.__class__ is Tensor:
                         if hooked and _has_hooks(parent):  # its hooks see the sum: later
                             held = _hold(held, parent, gi)
-                        elif plain and parent._grad is None:
-                            _first_grad(parent, gi, shared)
                         else:
-                            _deliver_to_leaf(parent, gi, capture, create_graph)
+                            _to_leaf(parent, gi, plain, shared, capture, create_graph)
                     elif parent is nxt:  # two inputs made by one node (x * x)
                         g_nxt = g_nxt + gi
                     elif buffers and parent in buffers:
@@ -908,26 +904,22 @@ def _returned_before(gi, grads, i):
     return False
 
 
-def _first_grad(leaf, gi, shared):
-    """Make ``gi`` the first ``.grad`` of ``leaf`` (plain backward: no capture, no graph).
+def _to_leaf(leaf, gi, plain, shared, capture, create_graph):
+    """Deliver ``gi`` to a leaf: as its first ``.grad`` (plain backward), else as a sum
+    into it or to mg.grad (``_deliver_to_leaf``).
 
-    ``gi`` itself, unless it is a view, read-only (the cached seed), a NumPy scalar or in
-    ``shared`` (returned by a rule for two inputs, so maybe another leaf's too): then an
-    array of its own. (A rule's other results are arrays it made, as the contract of
-    ``Function.backward`` asks: no other leaf holds them.)"""
+    A first gradient is ``gi`` itself, unless it is a view, read-only (the cached seed), a
+    NumPy scalar or in ``shared`` (returned by a rule for two inputs, so maybe another
+    leaf's too): then an array of its own. (A rule's other results are arrays it made, as
+    the contract of ``Function.backward`` asks: no other leaf holds them.)"""
+    if not plain or leaf._grad is not None:
+        _deliver_to_leaf(leaf, gi, capture, create_graph)
+        return
     if gi.__class__ is not _ndarray or gi.base is not None or not gi.flags.writeable:
         gi = _fresh(gi)
     if shared is not None and id(gi) in shared:
         gi = gi.copy()
-    t = _new(Tensor)  # Tensor._make, inlined (every parameter, every step)
-    t.data = gi
-    t.grad_fn = None
-    t._rg = False
-    t._grad = None
-    t._grad_owned = False
-    t.name = None
-    t._vc = [0]
-    leaf._grad = t
+    leaf._grad = _make(gi, None, False, [0])
     leaf._grad_owned = False  # gi may be shared: never write into it
 
 
@@ -1134,7 +1126,7 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
     """
     data = tensor.data if tensor.__class__ is Tensor else None
     if gradient is None and not create_graph and data is not None and tensor._rg \
-            and data.size == 1 and inputs is None:
+            and data.size == 1:
         seed = _ones_like(data)  # the common case, loss.backward()
     else:
         _check_root(tensor, 0, "backward")
@@ -1153,12 +1145,17 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
 
 
 def _backward_inputs(inputs):
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs) \
-        if isinstance(inputs, (list, tuple)) else inputs
-    if not isinstance(inputs, list) or not inputs:
-        raise (RuntimeError if isinstance(inputs, list) else TypeError)(
-            "backward: inputs must be a tensor or a non-empty list or tuple of tensors, got "
-            f"{_describe(inputs)}")
+    """``backward``'s ``inputs`` as a non-empty list of tensors that require grad."""
+    if isinstance(inputs, Tensor):
+        inputs = [inputs]
+    elif isinstance(inputs, (list, tuple)):
+        inputs = list(inputs)
+    else:
+        raise TypeError("backward: inputs must be a tensor or a non-empty list or tuple of "
+                        f"tensors, got {_describe(inputs)}")
+    if not inputs:
+        raise RuntimeError("backward: inputs must be a tensor or a non-empty list or tuple "
+                           "of tensors, got an empty one")
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"backward: inputs[{i}] is {_describe(t)}, not a Tensor")
@@ -1249,11 +1246,7 @@ def register_hook(tensor, hook):
 def _deliver_held(held, plain, shared, capture, create_graph):
     """The leaves with hooks: each one's summed gradient through its hooks, then on."""
     for leaf, g in held.items():
-        g = _run_hooks(leaf, g, create_graph)
-        if plain and leaf._grad is None:
-            _first_grad(leaf, g, shared)
-        else:
-            _deliver_to_leaf(leaf, g, capture, create_graph)
+        _to_leaf(leaf, _run_hooks(leaf, g, create_graph), plain, shared, capture, create_graph)
 
 
 def _has_hooks(owner):
@@ -1279,29 +1272,26 @@ def _run_hooks(owner, g, create_graph):
         return g
     for hook in list(hooks):
         if create_graph:
-            out = hook(g)
+            value = g
+            out = hook(value)
         else:
+            value = Tensor._make(g.copy(), None, False, [0])
             with no_grad():
-                out = hook(Tensor._make(g.copy(), None, False, [0]))
+                out = hook(value)
         if out is None:
             continue
         name = getattr(hook, "__name__", type(hook).__name__)
         if not isinstance(out, Tensor):
             raise TypeError(f"hook '{name}' returned {_describe(out)}: expected a Tensor "
                             "or None")
-        shape = g.shape
-        if tuple(out.shape) != tuple(shape):
+        if tuple(out.shape) != tuple(value.shape):
             raise RuntimeError(f"hook '{name}' has changed the size of value: "
-                               f"{tuple(shape)} -> {tuple(out.shape)}")
-        if out.dtype != g.dtype or out.device != backend.device_of(_raw_data(g)):
-            raise RuntimeError(f"hook '{name}' has changed the type of value: {g.dtype} "
+                               f"{tuple(value.shape)} -> {tuple(out.shape)}")
+        if out.dtype != value.dtype or out.device != value.device:
+            raise RuntimeError(f"hook '{name}' has changed the type of value: {value.dtype} "
                                f"-> {out.dtype} on {out.device}")
         g = out if create_graph else out.data
     return g
-
-
-def _raw_data(g):
-    return g.data if g.__class__ is Tensor else g
 
 
 def retain_grad(tensor):
