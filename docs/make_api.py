@@ -120,8 +120,8 @@ def members(cls):
     for name, value in vars(cls).items():
         if name.startswith("_") or name in _GENERATED:
             continue
-        if isinstance(value, property):
-            out.append((name, "property", value.fget))
+        if isinstance(value, property):  # (its own doc: a C getter's would be its class's)
+            out.append((name, "property", value))
         elif isinstance(value, (staticmethod, classmethod)):
             out.append((name, "method", value.__func__))
         elif inspect.isfunction(value):

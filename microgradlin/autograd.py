@@ -48,54 +48,58 @@ class _GradModeState(threading.local):
 
 
 _grad_mode = _GradModeState()
-# The engine asks "is this thread recording?" at every op. While no thread has turned
-# recording off (the usual case) one global answers it; else each thread's own flag does.
-# (A thread that ends inside no_grad() leaves the engine on the per-thread check: slower,
+# The engine asks "is this thread recording?" at every op. Each thread that turns recording
+# off puts one entry in this list and takes one out when it turns recording back on, so the
+# list is empty while every thread records (the usual case) and the engine then reads no
+# per-thread state. (list.append and .pop are atomic: no lock. A thread that ends inside
+# no_grad() leaves its entry behind: the engine then asks each thread's flag, slower but
 # still right.)
-_all_on = True
-_threads_off = 0
-_mode_lock = threading.Lock()
+_threads_off = []
 
 
 def _set_grad_mode(enabled):
-    enabled = bool(enabled)
-    if _grad_mode.enabled != enabled:
-        _switch_grad_mode(enabled)
-
-
-def _switch_grad_mode(enabled):
-    """Flip this thread's mode to ``enabled`` (a bool, not the current mode)."""
-    global _all_on, _threads_off
-    _mode_lock.acquire()  # (not ``with``, half the cost: twice per no_grad() block)
-    try:
+    """Set this thread's mode (``enabled``: a bool)."""
+    if (_grad_mode.enabled if _threads_off else True) is not enabled:
         _grad_mode.enabled = enabled
-        _threads_off += -1 if enabled else 1
-        _all_on = _threads_off == 0
-    finally:
-        _mode_lock.release()
+        if enabled:
+            _threads_off.pop()
+        else:
+            _threads_off.append(None)
 
 
 # ----------------------------------------------------------------------------- grad mode
 def is_grad_enabled() -> bool:
     """Whether new operations are recorded for backward (in this thread)."""
-    return _grad_mode.enabled
+    return _grad_mode.enabled if _threads_off else True
 
 
 class _GradMode:
     """Base of the grad-mode switches: a context manager and a decorator."""
 
+    __slots__ = ("_prev",)
     _mode = True
 
-    # (a training loop enters no_grad() at every step: these two are kept short)
+    # A training loop enters no_grad() at every step: these two are kept short, with
+    # _set_grad_mode written out (each call from here costs about as much as the switch).
     def __enter__(self):
-        self._prev = prev = _grad_mode.enabled
-        if prev != self._mode:
-            _switch_grad_mode(self._mode)
+        self._prev = prev = _grad_mode.enabled if _threads_off else True
+        mode = self._mode
+        if prev is not mode:
+            _grad_mode.enabled = mode
+            if mode:
+                _threads_off.pop()
+            else:
+                _threads_off.append(None)
         return self
 
     def __exit__(self, exc_type, exc_value, traceback):
-        if _grad_mode.enabled != self._prev:
-            _switch_grad_mode(self._prev)
+        prev = self._prev
+        if (_grad_mode.enabled if _threads_off else True) is not prev:
+            _grad_mode.enabled = prev
+            if prev:
+                _threads_off.pop()
+            else:
+                _threads_off.append(None)
         return False
 
     def __call__(self, func):
@@ -105,8 +109,7 @@ class _GradMode:
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            switch = _GradMode()
-            switch._mode = mode
+            switch = _EnableGrad() if mode else _NoGrad()
             with switch:
                 return func(*args, **kwargs)
 
@@ -119,8 +122,7 @@ def _generator_in_mode(func, mode):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        switch = _GradMode()
-        switch._mode = mode
+        switch = _EnableGrad() if mode else _NoGrad()
         with switch:
             gen = func(*args, **kwargs)
         try:
@@ -153,11 +155,13 @@ class set_grad_enabled(_GradMode):
     each call of the function only.
     """
 
+    __slots__ = ("_mode",)
+
     def __init__(self, mode: bool):
         if not isinstance(mode, (bool, np.bool_)):  # ("no" would be truthy: grad on)
             raise TypeError(f"set_grad_enabled: mode must be a bool, got {mode!r}")
         self._mode = bool(mode)
-        self._prev = _grad_mode.enabled
+        self._prev = is_grad_enabled()
         _set_grad_mode(self._mode)
 
     def __enter__(self):  # the mode was already switched by __init__
@@ -168,29 +172,47 @@ class set_grad_enabled(_GradMode):
         return super().__call__(func)
 
 
-class no_grad(_GradMode):
-    """Context manager and decorator: operations inside are not recorded.
-
-    Use it for parameter updates (``w -= lr * w.grad``) and evaluation.
-    """
-
+class _NoGrad(_GradMode):
+    __slots__ = ()
     _mode = False
 
-    def __new__(cls, func=None):
-        if func is not None and callable(func):  # used bare, as @mg.no_grad
-            return _GradMode.__call__(object.__new__(cls), func)
-        return object.__new__(cls)  # (object.__init__ then ignores func, as __new__ is ours)
 
-
-class enable_grad(_GradMode):
-    """Context manager and decorator: record operations even inside ``no_grad()``."""
-
+class _EnableGrad(_GradMode):
+    __slots__ = ()
     _mode = True
 
-    def __new__(cls, func=None):
-        if func is not None and callable(func):  # used bare, as @mg.enable_grad
-            return _GradMode.__call__(object.__new__(cls), func)
-        return object.__new__(cls)
+
+# no_grad and enable_grad are functions that return the switch, not classes as in PyTorch:
+# a class would need a __new__ of its own for the bare decorator (@mg.no_grad), and calling
+# it would cost more than the switch itself at every training step.
+def no_grad(func=None):
+    """Context manager and decorator: operations inside are not recorded.
+
+    Use it for parameter updates (``w -= lr * w.grad``) and evaluation::
+
+        with mg.no_grad():
+            w -= lr * w.grad
+
+        @mg.no_grad()        # or @mg.no_grad
+        def predict(x): ...
+    """
+    if func is None:
+        return _NoGrad()
+    return _decorate(_NoGrad(), func, "no_grad")
+
+
+def enable_grad(func=None):
+    """Context manager and decorator: record operations even inside ``no_grad()``."""
+    if func is None:
+        return _EnableGrad()
+    return _decorate(_EnableGrad(), func, "enable_grad")
+
+
+def _decorate(switch, func, name):
+    if not callable(func):
+        raise TypeError(f"{name}: expected a function to decorate (or no argument), got "
+                        f"{type(func).__name__}")
+    return switch(func)
 
 
 # ----------------------------------------------------------------------------- Function
@@ -268,7 +290,7 @@ class Function:
             out = _asarray(out)
         vc = inputs[0]._vc if fn.is_view and inputs[0].__class__ is Tensor else [0]
         needs = tuple([a.__class__ is Tensor and a._rg for a in inputs])
-        if not (True in needs and (_all_on or _grad_mode.enabled)):
+        if not (True in needs and (not _threads_off or _grad_mode.enabled)):
             return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.needs_input_grad = needs
@@ -359,7 +381,7 @@ def _unary_entry(cls):
         if out.__class__ is not _ndarray and isinstance(out, _generic):
             out = _asarray(out)
         vc = x._vc if (fn.is_view if view is None else view) else [0]
-        if not (x._rg and (_all_on or _grad_mode.enabled)):
+        if not (x._rg and (not _threads_off or _grad_mode.enabled)):
             return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.parents = (x.grad_fn or x,)
@@ -460,7 +482,7 @@ def _binary_entry(cls):
             out = _asarray(out)
         vc = (x._vc if (fn.is_view if view is None else view) and x.__class__ is Tensor
               else [0])
-        if not ((x_rg or y_rg) and (_all_on or _grad_mode.enabled)):
+        if not ((x_rg or y_rg) and (not _threads_off or _grad_mode.enabled)):
             return _make(out, None, False, vc)
         fn.seq = _next_seq()
         fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
@@ -715,7 +737,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     # grad mode must be on for them (also inside no_grad()). Without it they get raw arrays,
     # which record nothing whatever the mode: the mode is left as it is (two switches per
     # backward, each a lock and a thread-local write, would be paid by every training step).
-    switch_on = create_graph and not (_all_on or _grad_mode.enabled)
+    switch_on = create_graph and not is_grad_enabled()
     if switch_on:
         _set_grad_mode(True)
     try:

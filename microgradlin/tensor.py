@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import numbers
 import operator
+from operator import attrgetter as _attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -167,12 +168,9 @@ class Tensor:
         return t
 
     # ------------------------------------------------------------------ attributes
-    @property
-    def requires_grad(self) -> bool:
-        return self._rg
-
-    @requires_grad.setter
-    def requires_grad(self, value):
+    # The much-read properties have C getters (operator.attrgetter): reading w.grad or
+    # x.shape then costs no Python call, which a training step notices.
+    def _set_requires_grad(self, value):
         value = bool(value)
         if value and self.data.dtype.kind not in _FLOAT_KINDS:
             raise RuntimeError(
@@ -188,18 +186,16 @@ class Tensor:
             )
         self._rg = value
 
+    requires_grad = property(_attrgetter("_rg"), _set_requires_grad,
+                             doc="Whether backward() computes a gradient for this tensor.")
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.grad_fn is not None:
             return self  # a computed tensor requires grad already (a no-op, as PyTorch)
         self.requires_grad = requires_grad
         return self
 
-    @property
-    def grad(self):
-        return self._grad
-
-    @grad.setter
-    def grad(self, value):
+    def _set_grad(self, value):
         if value is not None:
             if not isinstance(value, Tensor):
                 value = Tensor(value, dtype=self.data.dtype)
@@ -217,21 +213,16 @@ class Tensor:
         self._grad = value
         self._grad_owned = False
 
+    grad = property(_attrgetter("_grad"), _set_grad, doc=(
+        "The accumulated gradient: None, or a Tensor of this tensor's shape and dtype."))
+
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
-    @property
-    def shape(self) -> tuple:
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def dtype(self):
-        return self.data.dtype
+    shape = property(_attrgetter("data.shape"), doc="The shape, a tuple (as data.shape).")
+    ndim = property(_attrgetter("data.ndim"), doc="The number of dimensions.")
+    dtype = property(_attrgetter("data.dtype"), doc="The element type (as data.dtype).")
 
     @property
     def device(self) -> str:
@@ -537,7 +528,7 @@ class Tensor:
             other = other.data
         else:
             other_rg = False
-        if autograd._grad_mode.enabled:
+        if (self._rg or other_rg) and autograd.is_grad_enabled():
             if self._rg:
                 raise RuntimeError(
                     f"in-place {name} on a tensor that requires grad (shape "

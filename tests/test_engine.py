@@ -238,6 +238,13 @@ def test_no_grad_and_enable_grad_as_decorators():
     assert mg.is_grad_enabled()
 
 
+def test_no_grad_refuses_an_argument_that_is_not_a_function():
+    with pytest.raises(TypeError, match=r"no_grad: expected a function.*int"):
+        mg.no_grad(3)
+    with pytest.raises(TypeError, match=r"enable_grad: expected a function"):
+        mg.enable_grad("x")
+
+
 def test_enable_grad_nested_inside_no_grad():
     w = mg.tensor([1.0], requires_grad=True)
     with mg.no_grad():
@@ -1162,6 +1169,38 @@ def test_grad_mode_belongs_to_each_thread():
         thread.join(5)
     assert mg.is_grad_enabled() and (x * 2).requires_grad
     assert seen == {"worker starts enabled": True, "worker after": True}
+
+
+def test_a_thread_that_ends_with_recording_off_leaves_the_others_recording():
+    import threading
+
+    def worker():
+        mg.set_grad_enabled(False)  # switched off for good, as a function
+
+    for _ in range(3):  # (thread ids are reused: the new threads must still start enabled)
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(5)
+    seen = {}
+
+    def checker():
+        seen["starts enabled"] = mg.is_grad_enabled()
+        x = mg.tensor([1.0], requires_grad=True)
+        seen["records"] = (x * 2).requires_grad
+        with mg.no_grad():
+            seen["off inside"] = not (x * 2).requires_grad
+        seen["on after"] = (x * 2).requires_grad
+
+    thread = threading.Thread(target=checker)
+    thread.start()
+    thread.join(5)
+    assert seen == {"starts enabled": True, "records": True, "off inside": True,
+                    "on after": True}
+    x = mg.tensor([1.0], requires_grad=True)
+    assert mg.is_grad_enabled() and (x * 2).requires_grad
+    with mg.no_grad():
+        assert not mg.is_grad_enabled() and not (x * 2).requires_grad
+    assert mg.is_grad_enabled() and (x * 2).requires_grad
 
 
 def test_no_grad_decorates_a_generator_body():
