@@ -31,6 +31,7 @@ import zipfile
 import numpy as np
 
 from . import backend
+from ._files import check_output_path
 from .tensor import Tensor
 
 __all__ = ["save", "load", "restore", "CheckpointError"]
@@ -106,6 +107,7 @@ def save(state, path) -> None:
                            "tree": tree})
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    check_output_path("save", path)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
                                dir=directory)
     try:

@@ -23,6 +23,7 @@ import os
 import numpy as np
 
 from . import backend
+from ._files import check_output_path
 from .autograd import no_grad
 from .tensor import Tensor
 
@@ -61,6 +62,7 @@ def _check_path(where, path):
             f"{where}: path {path!r} must end in .png, .svg or .pdf (the format is taken "
             "from the extension)"
         )
+    check_output_path(where, path)
     return path
 
 

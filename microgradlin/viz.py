@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import backend
+from ._files import check_output_path
 from .autograd import Function, _fit, no_grad
 from .tensor import Tensor
 
@@ -553,6 +554,8 @@ def draw(tensor, path=None, format=None, *, names=None, rankdir="TB", show_data=
     ``graphviz`` package (always needed) or the ``dot`` program (needed to render) is missing.
     """
     fmt, out_path = _resolve_output("draw", path, format)
+    if out_path is not None:
+        check_output_path("draw", out_path)
     graph_attrs = _graph_attrs(rankdir, title, "draw")
     g = _build_graph(tensor, names, show_data, show_grad, show_constants, max_nodes, "draw")
     graphviz = _import_graphviz()

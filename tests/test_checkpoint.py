@@ -237,3 +237,14 @@ def test_a_npy_array_of_pickled_objects_is_called_what_it_is(tmp_path):
     np.save(path, np.array([1, None], dtype=object), allow_pickle=True)
     with pytest.raises(CheckpointError, match="a .npy array of pickled Python objects"):
         mg.load(path)
+
+
+def test_save_to_a_missing_directory_or_onto_a_directory_says_what_is_wrong(tmp_path):
+    state = {"w": mg.tensor([1.0, 2.0])}
+    missing = tmp_path / "no-such-dir" / "ckpt.npz"
+    with pytest.raises(FileNotFoundError, match=r"save: .*ckpt\.npz.*directory .*no-such-dir"
+                                                r".* does not exist"):
+        mg.save(state, missing)
+    with pytest.raises(IsADirectoryError, match=r"save: .* is a directory"):
+        mg.save(state, tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind

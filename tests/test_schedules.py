@@ -115,6 +115,13 @@ def test_negative_step_is_refused():
         Constant(0.1)(-1)
 
 
+def test_a_fractional_step_is_refused_not_truncated():
+    with pytest.raises(ValueError, match=r"step t must be a whole number, got 2\.5"):
+        Cosine(0.1, total_steps=10)(2.5)
+    assert Cosine(0.1, total_steps=10)(3.0) == Cosine(0.1, total_steps=10)(3)
+    assert Constant(0.1)(np.int64(4)) == 0.1
+
+
 def test_lr_scheduler_keeps_each_param_groups_ratio():
     # as PyTorch's StepLR scales each group's own lr
     a, b = mg.zeros(1, requires_grad=True), mg.zeros(1, requires_grad=True)

@@ -555,3 +555,16 @@ def test_every_op_box_shows_its_output_shape_and_dtype_even_after_backward():
         assert any(k == "Sum" and "(3,) float32" in v for k, v in ops.items()), when
         if when == "before":
             loss.backward()
+
+
+def test_draw_and_plots_name_a_missing_output_directory(tmp_path):
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    missing = tmp_path / "no-such-dir"
+    with pytest.raises(FileNotFoundError, match=r"draw: cannot write .*no-such-dir.* does not "
+                                                r"exist"):
+        viz.draw((x * 2).sum(), missing / "graph.svg")
+    pytest.importorskip("matplotlib")
+    from microgradlin import plot
+
+    with pytest.raises(FileNotFoundError, match=r"loss_curves: cannot write .*no-such-dir"):
+        plot.loss_curves({"run": [1.0, 0.5]}, path=missing / "loss.png")
