@@ -736,7 +736,7 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
     # The backward pass is recorded only with create_graph: its rules then get Tensors, and
     # grad mode must be on for them (also inside no_grad()). Without it they get raw arrays,
     # which record nothing whatever the mode: the mode is left as it is (two switches per
-    # backward, each a lock and a thread-local write, would be paid by every training step).
+    # backward, each a thread-local write, would be paid by every training step).
     switch_on = create_graph and not is_grad_enabled()
     if switch_on:
         _set_grad_mode(True)
