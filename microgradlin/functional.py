@@ -498,11 +498,11 @@ def _reduce_array(loss, reduction):
     return total / loss.size if loss.size else total * np.nan
 
 
-def _one_sample(loss, z, target, reduction):
+def _one_sample(loss, z, target, reduction, **options):
     """``loss`` of one unbatched sample, scores (K,) with a 0-d class index or a (K,) row of
     probabilities: the loss of a batch of one."""
     t = target.reshape(1, -1) if target.ndim == 1 else target.reshape(1)
-    out = loss(z.reshape(1, -1), t, reduction=reduction)
+    out = loss(z.reshape(1, -1), t, reduction=reduction, **options)
     return out.reshape(()) if reduction == "none" else out
 
 
@@ -521,8 +521,8 @@ class ClassIndexError(ValueError, IndexError):
     and a ValueError (a bad value), as it was here first."""
 
 
-def _class_indices(name, target, n, k):
-    """Validate integer class indices: shape (N,), values in [0, K) (one reduction)."""
+def _class_indices(name, target, n, k, ignore_index=None):
+    """Validate integer class indices: shape (N,), values in [0, K) or ``ignore_index``."""
     t = _raw(target)
     if t.dtype.kind not in "iu":
         raise TypeError(
@@ -534,12 +534,70 @@ def _class_indices(name, target, n, k):
             f" got {tuple(t.shape)}"
         )
     bad = (t < 0) | (t >= k) if _check_values(t) else None
+    if bad is not None and ignore_index is not None:
+        bad &= t != ignore_index
     if bad is not None and bad.any():
         raise ClassIndexError(
             f"{name}: class index {_first_bad(t, bad)!r} is out of range for {k} classes "
-            f"(valid: 0 to {k - 1})"
+            f"(valid: 0 to {k - 1}" + ("" if ignore_index is None else
+                                       f", or ignore_index={ignore_index}") + ")"
         )
     return t
+
+
+def _class_weight(name, weight, z):
+    """A per-class weight vector (K,) as a Tensor of the logits' dtype (kept differentiable
+    when it requires grad)."""
+    k = z.shape[1]
+    w = weight if isinstance(weight, Tensor) else Tensor(_xp(z.data).asarray(weight))
+    if w.dtype.kind not in "fiu":
+        raise TypeError(f"{name}: weight must hold numbers, got dtype {w.dtype}")
+    if tuple(w.shape) != (k,):
+        raise ValueError(f"{name}: weight must have shape ({k},), one per class, got "
+                         f"{tuple(w.shape)}")
+    return w if w.dtype == z.dtype else w.astype(z.dtype)
+
+
+def _check_ignore_index(name, ignore_index):
+    if ignore_index is not None and (isinstance(ignore_index, bool)
+                                     or not isinstance(ignore_index, numbers.Integral)):
+        raise TypeError(f"{name}: ignore_index must be an integer class index (or None), got "
+                        f"{ignore_index!r}")
+
+
+def _weighted_nll(logp, t, weight, ignore_index, reduction, label_smoothing=0.0):
+    """PyTorch's weighted, ignoring, label-smoothed NLL on log-probabilities (N, K), composed
+    of recorded ops (autodiff gives its gradient).
+
+    Per sample i with class t_i, weight w (default 1) and kept mask m_i (0 where t_i is
+    ignore_index): ℓ_i = m_i (-(1 - ε) w_{t_i} log p_{i,t_i} - ε/K Σ_k w_k log p_ik).
+    "mean" divides the sum by Σ_i m_i w_{t_i}, the weight of the kept samples (nan if
+    none is kept), as PyTorch does.
+    """
+    n, k = logp.shape
+    xp = _xp(logp.data)
+    kept = None if ignore_index is None else t != ignore_index
+    if kept is not None:
+        t = xp.where(kept, t, 0)  # any valid index; its term is masked out below
+    scale = xp.ones(n, dtype=logp.data.dtype) if weight is None else weight[t]
+    if kept is not None:
+        scale = scale * kept.astype(logp.data.dtype)
+    loss = -logp[xp.arange(n), t] * scale
+    if label_smoothing:
+        spread = -(logp if weight is None else logp * weight).sum(axis=1)
+        if kept is not None:
+            spread = spread * kept.astype(logp.data.dtype)
+        loss = loss * (1.0 - label_smoothing) + spread * (label_smoothing / k)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    total = scale.sum()
+    # nothing kept: PyTorch's nan with zero gradients (and no 0/0 warning); a constant nan
+    # is added to a sum divided by 1, read from the data without a device sync
+    dtype = logp.data.dtype
+    empty = xp.asarray((total.data if isinstance(total, Tensor) else total) == 0)
+    return loss.sum() / (total + empty.astype(dtype)) + xp.where(empty, xp.nan, 0).astype(dtype)
 
 
 def _logits_2d(name, input):
@@ -552,15 +610,21 @@ def _logits_2d(name, input):
     return z
 
 
-def nll_loss(input, target, reduction="mean") -> Tensor:
+def nll_loss(input, target, reduction="mean", *, weight=None, ignore_index=None) -> Tensor:
     """Negative log-likelihood: ℓ_i = -input[i, target_i] for log-probabilities (N, K).
 
     ``target`` holds integer class indices of shape (N,), in [0, K) (one sample: input (K,)
     and a 0-d target, as PyTorch). With ``input = log_softmax(z)`` this is the cross-entropy
     J(w) = -1/N Σ_i log P(y = y_i | x_i). The gradient is derived: -1 at each picked entry
     (÷ N for the mean), 0 elsewhere.
+
+    As PyTorch's: ``weight`` (K,) scales each sample's term by its class's weight, and the
+    mean then divides by the summed weights of the samples' classes; samples whose target
+    is ``ignore_index`` count for nothing (PyTorch's default ignores -100; here there is no
+    default, so an index outside [0, K) is an error unless it is the one you name).
     """
     _check_reduction("nll_loss", reduction)
+    _check_ignore_index("nll_loss", ignore_index)
     logp = _float_input("nll_loss", input)
     if logp.ndim == 1:  # one unbatched sample
         target = _as_target("nll_loss", logp, target)
@@ -568,10 +632,14 @@ def nll_loss(input, target, reduction="mean") -> Tensor:
             raise ValueError(
                 f"nll_loss: input must have shape (N, K), or (K,) with a 0-d target (one "
                 f"sample); got input {tuple(logp.shape)} and target {tuple(target.shape)}")
-        return _one_sample(nll_loss, logp, target, reduction)
+        return _one_sample(nll_loss, logp, target, reduction, weight=weight,
+                           ignore_index=ignore_index)
     logp = _logits_2d("nll_loss", logp)
     n, k = logp.shape
-    t = _class_indices("nll_loss", _as_target("nll_loss", logp, target), n, k)
+    t = _class_indices("nll_loss", _as_target("nll_loss", logp, target), n, k, ignore_index)
+    if weight is not None or ignore_index is not None:
+        w = None if weight is None else _class_weight("nll_loss", weight, logp)
+        return _weighted_nll(logp, t, w, ignore_index, reduction)
     picked = logp[_xp(t).arange(n), t]
     return _reduce(-picked, reduction)
 
@@ -649,7 +717,8 @@ class CrossEntropyWithLogits(Function):
         return gz, gt
 
 
-def cross_entropy(input, target, reduction="mean") -> Tensor:
+def cross_entropy(input, target, reduction="mean", *, weight=None, ignore_index=None,
+                  label_smoothing=0.0) -> Tensor:
     """Softmax cross-entropy on logits (fused, stable): PyTorch's ``F.cross_entropy``.
 
     ``input``: logits of shape (N, K) (or (K,) for one sample). ``target``: integer class
@@ -659,16 +728,35 @@ def cross_entropy(input, target, reduction="mean") -> Tensor:
     J = -1/N Σ_i Σ_k Y_ik log softmax(z_i)_k, computed with log-sum-exp so it is finite at
     logits of ±1e4; ∂J/∂z = (softmax(z) - Y) / N, i.e. ∇_W J = Xᵀ(P - Y)/N for z = XW.
     See :func:`cross_entropy_composed` for the unstable softmax → log → NLL version.
+
+    PyTorch's options, with its semantics (then composed from ``log_softmax`` and recorded
+    ops, still stable): ``weight`` (K,) per-class weights (with class indices the mean
+    divides by the summed weights of the samples' classes; with probabilities by N);
+    ``ignore_index``, a class index whose samples count for nothing (no default here: an
+    index outside [0, K) is an error unless named); ``label_smoothing`` ε in [0, 1], the
+    target mixed with the uniform distribution, (1 - ε) Y + ε/K.
     """
     _check_reduction("cross_entropy", reduction)
+    _check_ignore_index("cross_entropy", ignore_index)
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) \
+            or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be a number in [0, 1], got "
+                         f"{label_smoothing!r}")
+    options = {"weight": weight, "ignore_index": ignore_index,
+               "label_smoothing": float(label_smoothing)}
     z = _float_input("cross_entropy", input)
     target = _as_target("cross_entropy", z, target)
     if z.ndim == 1:  # one unbatched sample, as PyTorch allows: (K,) with () or (K,)
-        return _one_sample(cross_entropy, z, target, reduction)
+        return _one_sample(cross_entropy, z, target, reduction, **options)
     z = _logits_2d("cross_entropy", z)
     kind = _raw(target).dtype.kind
+    plain = weight is None and ignore_index is None and not label_smoothing
+    w = None if weight is None else _class_weight("cross_entropy", weight, z)
     if kind in "iu":
-        t = _class_indices("cross_entropy", target, *z.shape)
+        t = _class_indices("cross_entropy", target, *z.shape, ignore_index)
+        if not plain:
+            return _weighted_nll(log_softmax(z, axis=-1), t, w, ignore_index, reduction,
+                                 options["label_smoothing"])
     elif kind == "f":
         if tuple(target.shape) == (z.shape[0],):
             raise TypeError(
@@ -678,6 +766,16 @@ def cross_entropy(input, target, reduction="mean") -> Tensor:
             )
         t = _target_like("cross_entropy", z, target)
         _check_unit_interval("cross_entropy", "target probabilities", target, _raw(t))
+        if ignore_index is not None:
+            raise ValueError("cross_entropy: ignore_index applies to class-index targets, "
+                             "not to probabilities (as in PyTorch)")
+        if not plain:  # -Σ_k w_k Y'_ik log p_ik with Y' = (1 - ε) Y + ε/K; the mean over N
+            eps = options["label_smoothing"]
+            if eps:
+                t = t * (1.0 - eps) + eps / z.shape[1]
+            terms = log_softmax(z, axis=-1) * t
+            loss = -(terms if w is None else terms * w).sum(axis=1)
+            return _reduce(loss, reduction)
     else:
         raise TypeError(
             f"cross_entropy: target must be integer class indices or float probabilities, "

@@ -229,6 +229,15 @@ LOSS_CASES = {
         p, mg.tensor(np.array([0, 3, 1]), device=d)),
     "cross_entropy_probs": lambda p, d: F.cross_entropy(
         p, mg.tensor(np.full((3, 4), 0.25), device=d)),
+    "cross_entropy_options": lambda p, d: F.cross_entropy(
+        p, mg.tensor(np.array([0, 3, 1]), device=d), weight=mg.tensor(np.abs(V), device=d),
+        ignore_index=3, label_smoothing=0.1),
+    "cross_entropy_probs_options": lambda p, d: F.cross_entropy(
+        p, mg.tensor(np.full((3, 4), 0.25), device=d), weight=mg.tensor(np.abs(V), device=d),
+        label_smoothing=0.2),
+    "nll_options": lambda p, d: F.nll_loss(
+        F.log_softmax(p, axis=-1), mg.tensor(np.array([0, 3, 1]), device=d),
+        weight=mg.tensor(np.abs(V), device=d), ignore_index=0),
     "cross_entropy_composed": lambda p, d: F.cross_entropy_composed(
         p, mg.tensor(np.array([0, 3, 1]), device=d)),
     "perceptron": lambda p, d: F.perceptron_loss(p[:, 0], mg.tensor([1.0, -1.0, 1.0],

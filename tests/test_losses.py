@@ -560,3 +560,117 @@ def test_nll_loss_of_one_sample_needs_a_0d_target():
     with pytest.raises(ValueError, match=r"^nll_loss: input must have shape \(N, K\), or \(K,\) "
                                          r"with a 0-d target.*\(3,\) and target \(3,\)"):
         F.nll_loss(mg.tensor([1.0, 2.0, 3.0]), np.array([0, 1, 1]))
+
+
+# ----------------------------------------------------------------------------- PyTorch's
+# cross-entropy options: weight, ignore_index, label_smoothing (checked against torch 2.13
+# by hand; here against the formulas, written out in NumPy)
+def _reference_cross_entropy(z, target, weight=None, ignore_index=None, eps=0.0,
+                             reduction="mean"):
+    """PyTorch's documented formula, per sample, in plain NumPy."""
+    n, k = z.shape
+    logp = z - z.max(axis=1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    w = np.ones(k) if weight is None else np.asarray(weight, dtype=float)
+    if target.ndim == 2:  # probabilities: -Σ_k w_k ((1 - ε) y_ik + ε/K) log p_ik, mean over N
+        q = target * (1 - eps) + eps / k
+        per = -(w * q * logp).sum(axis=1)
+        return {"none": per, "sum": per.sum(), "mean": per.sum() / n}[reduction]
+    kept = np.ones(n, bool) if ignore_index is None else target != ignore_index
+    per, denom = np.zeros(n), 0.0
+    for i in range(n):
+        if not kept[i]:
+            continue
+        t = target[i]
+        per[i] = -(1 - eps) * w[t] * logp[i, t] - eps / k * (w * logp[i]).sum()
+        denom += w[t]
+    return {"none": per, "sum": per.sum(), "mean": per.sum() / denom}[reduction]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ignore_index", [None, 2])
+@pytest.mark.parametrize("eps", [0.0, 0.25])
+def test_cross_entropy_options_follow_pytorchs_formula(reduction, weighted, ignore_index, eps):
+    rng = np.random.default_rng(7)
+    z = rng.standard_normal((6, 4)) * 2
+    t = np.array([0, 2, 1, 3, 2, 1])
+    weight = rng.random(4) + 0.2 if weighted else None
+    got = F.cross_entropy(mg.tensor(z), mg.tensor(t), reduction, weight=weight,
+                          ignore_index=ignore_index, label_smoothing=eps)
+    want = _reference_cross_entropy(z, t, weight, ignore_index, eps, reduction)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-14)
+    # the gradient, by finite differences, with respect to the logits and the weights
+    w_t = None if weight is None else mg.tensor(weight, requires_grad=True)
+    inputs = [mg.tensor(z, requires_grad=True)] + ([w_t] if weighted else [])
+    assert mg.gradcheck(lambda zz, *ww: F.cross_entropy(
+        zz, mg.tensor(t), reduction, weight=ww[0] if ww else None, ignore_index=ignore_index,
+        label_smoothing=eps), inputs)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.3])
+def test_cross_entropy_weight_and_smoothing_with_probability_targets(eps):
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((5, 3))
+    y = rng.dirichlet(np.ones(3), 5)
+    weight = np.array([0.5, 2.0, 1.0])
+    got = F.cross_entropy(mg.tensor(z), mg.tensor(y), weight=mg.tensor(weight),
+                          label_smoothing=eps)
+    np.testing.assert_allclose(got.item(), _reference_cross_entropy(z, y, weight, eps=eps),
+                               rtol=1e-12)
+    assert mg.gradcheck(lambda zz: F.cross_entropy(zz, mg.tensor(y), weight=weight,
+                                                   label_smoothing=eps),
+                        [mg.tensor(z, requires_grad=True)])
+
+
+def test_nll_loss_weight_and_ignore_index_match_cross_entropy_on_log_softmax():
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((6, 3))
+    t = np.array([0, 1, 2, 2, 1, 0])
+    weight = np.array([1.0, 3.0, 0.5])
+    for reduction in ("mean", "sum", "none"):
+        got = F.nll_loss(F.log_softmax(mg.tensor(z), axis=-1), mg.tensor(t), reduction,
+                         weight=weight, ignore_index=1)
+        want = _reference_cross_entropy(z, t, weight, 1, 0.0, reduction)
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-15)
+
+
+def test_cross_entropy_defaults_keep_the_fused_op_and_one_sample_takes_the_options():
+    z = mg.tensor([[1.0, 2.0, 0.5]], requires_grad=True)
+    fused = F.cross_entropy(z, mg.tensor(np.array([1])))
+    assert type(fused.grad_fn).__name__ == "CrossEntropyWithLogits"
+    one = F.cross_entropy(mg.tensor([1.0, 2.0, 0.5]), mg.tensor(np.array(1)),
+                          weight=[1.0, 2.0, 3.0], label_smoothing=0.1)
+    batch = F.cross_entropy(mg.tensor([[1.0, 2.0, 0.5]]), mg.tensor(np.array([1])),
+                            weight=[1.0, 2.0, 3.0], label_smoothing=0.1)
+    assert one.shape == () and one.item() == pytest.approx(batch.item(), rel=1e-15)
+
+
+def test_cross_entropy_with_every_sample_ignored_is_nan_with_zero_gradients():
+    import warnings
+
+    z = mg.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 warning from NumPy, as PyTorch gives none
+        loss = F.cross_entropy(z, mg.tensor(np.full(3, 2)), ignore_index=2)
+        loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(z.grad.numpy(), np.zeros((3, 4)))
+
+
+def test_cross_entropy_options_refuse_bad_values():
+    z = mg.tensor(np.zeros((2, 3)))
+    t = mg.tensor(np.array([0, 2]))
+    with pytest.raises(ValueError, match=r"weight must have shape \(3,\).*got \(2,\)"):
+        F.cross_entropy(z, t, weight=[1.0, 2.0])
+    with pytest.raises(ValueError, match=r"label_smoothing must be a number in \[0, 1\]"):
+        F.cross_entropy(z, t, label_smoothing=1.5)
+    with pytest.raises(TypeError, match=r"ignore_index must be an integer"):
+        F.cross_entropy(z, t, ignore_index=0.5)
+    with pytest.raises(ValueError, match=r"ignore_index applies to class-index targets"):
+        F.cross_entropy(z, mg.tensor(np.full((2, 3), 1 / 3)), ignore_index=0)
+    # an index outside [0, K) is still refused unless it is the one named
+    with pytest.raises(IndexError, match=r"class index -100 .* or ignore_index=5"):
+        F.cross_entropy(z, mg.tensor(np.array([-100, 5])), ignore_index=5)
+    assert F.cross_entropy(z, mg.tensor(np.array([-100, 1])), ignore_index=-100).item() == \
+        pytest.approx(np.log(3.0))
