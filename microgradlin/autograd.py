@@ -760,6 +760,10 @@ def run_backward(roots, seeds, retain_graph=False, create_graph=False, inputs=No
                 g = _observe(node, g, capture, create_graph)
             if create_graph:
                 grads = node.backward(g, *_as_tensor_values(node, saved))
+            elif len(saved) == 3:  # a binary op's (x, y, out); spelled out, as f(*args) is a
+                grads = node.backward(g, saved[0], saved[1], saved[2])  # slower call in 3.11
+            elif len(saved) == 2:  # a unary op's (x, out)
+                grads = node.backward(g, saved[0], saved[1])
             else:
                 grads = node.backward(g, *saved)
             if not retain_graph:
@@ -894,6 +898,11 @@ def _fit(node, gi, shape_dtype):
     """Undo broadcasting and dtype promotion: ``gi`` summed and cast to its input's (the
     engine's and ``viz.trace_backward``'s one place for it)."""
     shape, dtype = shape_dtype
+    if not shape and dtype is _FLOAT64 and gi.__class__ is _ndarray and gi.dtype is dtype \
+            and gi.ndim == 1 and (ones := _ONE_VECTORS.get(len(gi))) is not None:
+        out = _empty((), dtype)  # x @ w + b: b's gradient, Σ g as a 0-d array (sum_all, inlined)
+        gi.dot(ones, out)
+        return out
     if gi.shape != shape:
         gi = gi.sum_to(shape) if isinstance(gi, Tensor) else sum_to_array(gi, shape)
         if gi.shape != shape:
@@ -941,7 +950,15 @@ def _to_leaf(leaf, gi, plain, shared, capture, create_graph):
         gi = _fresh(gi)
     if shared is not None and id(gi) in shared:
         gi = gi.copy()
-    leaf._grad = _make(gi, None, False, [0])
+    grad = _new(Tensor)  # Tensor._make, inlined (every parameter, every step)
+    grad.data = gi
+    grad.grad_fn = None
+    grad._rg = False
+    grad._grad = None
+    grad._grad_owned = False
+    grad.name = None
+    grad._vc = [0]
+    leaf._grad = grad
     leaf._grad_owned = False  # gi may be shared: never write into it
 
 
