@@ -382,7 +382,16 @@ def _unary_entry(cls):
             out = _asarray(out)
         vc = x._vc if (fn.is_view if view is None else view) else [0]
         if not (x._rg and (not _threads_off or _grad_mode.enabled)):
-            return _make(out, None, False, vc)
+            # not recorded (no_grad(), constants): a plain Tensor, Tensor._make inlined
+            t = _new(Tensor)
+            t.data = out
+            t.grad_fn = None
+            t._rg = False
+            t._grad = None
+            t._grad_owned = False
+            t.name = None
+            t._vc = vc
+            return t
         fn.seq = _next_seq()
         fn.parents = (x.grad_fn or x,)
         fn.needs_input_grad = _ONE_TRUE
@@ -483,7 +492,16 @@ def _binary_entry(cls):
         vc = (x._vc if (fn.is_view if view is None else view) and x.__class__ is Tensor
               else [0])
         if not ((x_rg or y_rg) and (not _threads_off or _grad_mode.enabled)):
-            return _make(out, None, False, vc)
+            # not recorded (no_grad(), constants): a plain Tensor, Tensor._make inlined
+            t = _new(Tensor)
+            t.data = out
+            t.grad_fn = None
+            t._rg = False
+            t._grad = None
+            t._grad_owned = False
+            t.name = None
+            t._vc = vc
+            return t
         fn.seq = _next_seq()
         fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
         fn.needs_input_grad = (_TRUE_TRUE if y_rg else _TRUE_FALSE) if x_rg else _FALSE_TRUE

@@ -528,7 +528,8 @@ class Tensor:
             other = other.data
         else:
             other_rg = False
-        if (self._rg or other_rg) and autograd.is_grad_enabled():
+        if (self._rg or other_rg) and (not autograd._threads_off  # (is_grad_enabled, inlined)
+                                       or autograd._grad_mode.enabled):
             if self._rg:
                 raise RuntimeError(
                     f"in-place {name} on a tensor that requires grad (shape "
