@@ -51,20 +51,23 @@ _grad_mode = _GradModeState()
 # The engine asks "is this thread recording?" at every op. Each thread that turns recording
 # off puts one entry in this list and takes one out when it turns recording back on, so the
 # list is empty while every thread records (the usual case) and the engine then reads no
-# per-thread state. (list.append and .pop are atomic: no lock. A thread that ends inside
-# no_grad() leaves its entry behind: the engine then asks each thread's flag, slower but
-# still right.)
+# per-thread state. (list.append and .pop are atomic: no lock.) An entry too many is
+# harmless: the engine then asks each thread's flag, slower but still right. So the entry
+# goes in before a thread's flag turns off and comes out after it turns on, and a thread
+# interrupted in between (Ctrl-C), or one that ends inside no_grad(), leaves one too many,
+# never one too few.
 _threads_off = []
 
 
 def _set_grad_mode(enabled):
     """Set this thread's mode (``enabled``: a bool)."""
     if (_grad_mode.enabled if _threads_off else True) is not enabled:
-        _grad_mode.enabled = enabled
         if enabled:
+            _grad_mode.enabled = True
             _threads_off.pop()
         else:
             _threads_off.append(None)
+            _grad_mode.enabled = False
 
 
 # ----------------------------------------------------------------------------- grad mode
@@ -81,25 +84,25 @@ class _GradMode:
 
     # A training loop enters no_grad() at every step: these two are kept short, with
     # _set_grad_mode written out (each call from here costs about as much as the switch).
-    def __enter__(self):
+    def __enter__(self):  # (returns None, as PyTorch's)
         self._prev = prev = _grad_mode.enabled if _threads_off else True
-        mode = self._mode
-        if prev is not mode:
-            _grad_mode.enabled = mode
-            if mode:
-                _threads_off.pop()
-            else:
+        if prev is not self._mode:
+            if prev:
                 _threads_off.append(None)
-        return self
+                _grad_mode.enabled = False
+            else:
+                _grad_mode.enabled = True
+                _threads_off.pop()
 
     def __exit__(self, exc_type, exc_value, traceback):
         prev = self._prev
         if (_grad_mode.enabled if _threads_off else True) is not prev:
-            _grad_mode.enabled = prev
             if prev:
+                _grad_mode.enabled = True
                 _threads_off.pop()
             else:
                 _threads_off.append(None)
+                _grad_mode.enabled = False
         return False
 
     def __call__(self, func):
@@ -164,8 +167,8 @@ class set_grad_enabled(_GradMode):
         self._prev = is_grad_enabled()
         _set_grad_mode(self._mode)
 
-    def __enter__(self):  # the mode was already switched by __init__
-        return self
+    def __enter__(self):  # (switched by __init__ already; again for a reused object)
+        _set_grad_mode(self._mode)
 
     def __call__(self, func):
         _set_grad_mode(self._prev)  # as a decorator: no lasting effect at definition time
@@ -195,6 +198,9 @@ def no_grad(func=None):
 
         @mg.no_grad()        # or @mg.no_grad
         def predict(x): ...
+
+    Unlike PyTorch's, it is a function that returns the switch, not a class: it cannot be
+    subclassed or used in ``isinstance``. (``with ... as s`` binds None, as in PyTorch.)
     """
     if func is None:
         return _NoGrad()
@@ -202,7 +208,9 @@ def no_grad(func=None):
 
 
 def enable_grad(func=None):
-    """Context manager and decorator: record operations even inside ``no_grad()``."""
+    """Context manager and decorator: record operations even inside ``no_grad()``.
+
+    A function that returns the switch, as :func:`no_grad` (PyTorch's is a class)."""
     if func is None:
         return _EnableGrad()
     return _decorate(_EnableGrad(), func, "enable_grad")

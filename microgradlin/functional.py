@@ -85,8 +85,9 @@ def _check_reduction(name, reduction):
     if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
         got = repr(reduction) if isinstance(reduction, str) else type(reduction).__name__
         raise ValueError(
-            f"{name}: reduction must be one of {_REDUCTIONS}, got {got} (per-class weights "
-            "are not supported; pass reduction by keyword)"
+            f"{name}: reduction must be one of {_REDUCTIONS}, got {got} (the third "
+            "positional argument is reduction; pass the other options, such as weight=, "
+            "by keyword)"
         )
 
 
@@ -553,13 +554,29 @@ def _class_weight(name, weight, z):
     """A per-class weight vector (K,) as a Tensor of the logits' dtype (kept differentiable
     when it requires grad)."""
     k = z.shape[1]
-    w = weight if isinstance(weight, Tensor) else Tensor(_xp(z.data).asarray(weight))
+    if isinstance(weight, Tensor):
+        w = weight
+    else:
+        try:
+            w = Tensor(_xp(z.data).asarray(weight) if not hasattr(weight, "dtype") else weight)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name}: weight must be {k} numbers (one per class), got "
+                            f"{weight!r:.60}") from exc
     if w.dtype.kind not in "fiu":
-        raise TypeError(f"{name}: weight must hold numbers, got dtype {w.dtype}")
+        raise TypeError(f"{name}: weight must hold real numbers, got dtype {w.dtype}")
     if tuple(w.shape) != (k,):
         raise ValueError(f"{name}: weight must have shape ({k},), one per class, got "
                          f"{tuple(w.shape)}")
+    _check_device(name, "weight", w.data, z)
     return w if w.dtype == z.dtype else w.astype(z.dtype)
+
+
+def _check_device(name, what, data, z):
+    """The composed losses' own device check (the fused ones get it from the engine)."""
+    if backend.multi_device and backend.device_of(data) != z.device:
+        raise RuntimeError(f"{name}: expected all inputs on the same device, but the input "
+                           f"is on {z.device} and the {what} on {backend.device_of(data)}; "
+                           "move it with .to(device)")
 
 
 def _check_ignore_index(name, ignore_index):
@@ -574,34 +591,42 @@ def _weighted_nll(logp, t, weight, ignore_index, reduction, label_smoothing=0.0)
     of recorded ops (autodiff gives its gradient).
 
     Per sample i with class t_i, weight w (default 1) and kept mask m_i (0 where t_i is
-    ignore_index): ℓ_i = m_i (-(1 - ε) w_{t_i} log p_{i,t_i} - ε/K Σ_k w_k log p_ik).
-    "mean" divides the sum by Σ_i m_i w_{t_i}, the weight of the kept samples (nan if
-    none is kept), as PyTorch does.
+    ignore_index): ℓ_i = (1 - ε) a_i + ε/K s_i, with a_i = -m_i w_{t_i} log p_{i,t_i} and
+    s_i = -m_i Σ_k w_k log p_ik. "mean" divides Σa and Σs each by W = Σ_i m_i w_{t_i}, the
+    weight of the kept samples, as PyTorch does (so weights summing to 0 give nan or inf);
+    if no sample is kept, the mean is nan with zero gradients, as in PyTorch.
     """
     n, k = logp.shape
     xp = _xp(logp.data)
+    dtype = logp.data.dtype
     kept = None if ignore_index is None else t != ignore_index
     if kept is not None:
         t = xp.where(kept, t, 0)  # any valid index; its term is masked out below
-    scale = xp.ones(n, dtype=logp.data.dtype) if weight is None else weight[t]
+    scale = xp.ones(n, dtype=dtype) if weight is None else weight[t]
     if kept is not None:
-        scale = scale * kept.astype(logp.data.dtype)
-    loss = -logp[xp.arange(n), t] * scale
+        scale = scale * kept.astype(dtype)
+    picked = -logp[xp.arange(n), t] * scale
+    spread = None
     if label_smoothing:
         spread = -(logp if weight is None else logp * weight).sum(axis=1)
         if kept is not None:
-            spread = spread * kept.astype(logp.data.dtype)
-        loss = loss * (1.0 - label_smoothing) + spread * (label_smoothing / k)
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
+            spread = spread * kept.astype(dtype)
+    if reduction != "mean":
+        loss = picked if spread is None else \
+            picked * (1.0 - label_smoothing) + spread * (label_smoothing / k)
+        return loss if reduction == "none" else loss.sum()
     total = scale.sum()
-    # nothing kept: PyTorch's nan with zero gradients (and no 0/0 warning); a constant nan
-    # is added to a sum divided by 1, read from the data without a device sync
-    dtype = logp.data.dtype
-    empty = xp.asarray((total.data if isinstance(total, Tensor) else total) == 0)
-    return loss.sum() / (total + empty.astype(dtype)) + xp.where(empty, xp.nan, 0).astype(dtype)
+    if kept is not None:
+        # nothing kept: a constant nan is added to sums divided by 1 (zero gradients, no 0/0
+        # warning), decided on the device without reading the data back
+        empty = xp.logical_not(kept.any())
+        total = total + empty.astype(dtype)
+    mean = picked.sum() / total
+    if spread is not None:
+        mean = mean * (1.0 - label_smoothing) + spread.sum() / total * (label_smoothing / k)
+    if kept is not None:
+        mean = mean + xp.where(empty, xp.nan, 0).astype(dtype)
+    return mean
 
 
 def _logits_2d(name, input):
@@ -642,6 +667,7 @@ def nll_loss(input, target, reduction="mean", *, weight=None, ignore_index=None)
     n, k = logp.shape
     t = _class_indices("nll_loss", _as_target("nll_loss", logp, target), n, k, ignore_index)
     if weight is not None or ignore_index is not None:
+        _check_device("nll_loss", "target", t, logp)
         w = None if weight is None else _class_weight("nll_loss", weight, logp)
         return _weighted_nll(logp, t, w, ignore_index, reduction)
     picked = logp[_xp(t).arange(n), t]
@@ -742,8 +768,10 @@ def cross_entropy(input, target, reduction="mean", *, weight=None, ignore_index=
     """
     _check_reduction("cross_entropy", reduction)
     _check_ignore_index("cross_entropy", ignore_index)
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) \
-            or not 0.0 <= label_smoothing <= 1.0:
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(f"cross_entropy: label_smoothing must be a number in [0, 1], got "
+                        f"{label_smoothing!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be a number in [0, 1], got "
                          f"{label_smoothing!r}")
     options = {"weight": weight, "ignore_index": ignore_index,
@@ -759,6 +787,7 @@ def cross_entropy(input, target, reduction="mean", *, weight=None, ignore_index=
     if kind in "iu":
         t = _class_indices("cross_entropy", target, *z.shape, ignore_index)
         if not plain:
+            _check_device("cross_entropy", "target", t, z)
             return _weighted_nll(log_softmax(z, axis=-1), t, w, ignore_index, reduction,
                                  options["label_smoothing"])
     elif kind == "f":
@@ -774,6 +803,7 @@ def cross_entropy(input, target, reduction="mean", *, weight=None, ignore_index=
             raise ValueError("cross_entropy: ignore_index applies to class-index targets, "
                              "not to probabilities (as in PyTorch)")
         if not plain:  # -Σ_k w_k Y'_ik log p_ik with Y' = (1 - ε) Y + ε/K; the mean over N
+            _check_device("cross_entropy", "target", _raw(t), z)
             eps = options["label_smoothing"]
             if eps:
                 t = t * (1.0 - eps) + eps / z.shape[1]

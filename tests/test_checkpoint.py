@@ -245,6 +245,13 @@ def test_save_to_a_missing_directory_or_onto_a_directory_says_what_is_wrong(tmp_
     with pytest.raises(FileNotFoundError, match=r"save: .*ckpt\.npz.*directory .*no-such-dir"
                                                 r".* does not exist"):
         mg.save(state, missing)
-    with pytest.raises(IsADirectoryError, match=r"save: .* is a directory"):
+    with pytest.raises(IsADirectoryError, match=r"save: .* names a directory"):
         mg.save(state, tmp_path)
-    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+    with pytest.raises(IsADirectoryError, match=r"save: .* names a directory"):
+        mg.save(state, str(tmp_path / "sub") + "/")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"save: cannot write .*afile.* is a file"):
+        mg.save(state, tmp_path / "afile" / "ckpt.npz")
+    with pytest.raises(ValueError, match=r"save: the path is empty"):
+        mg.save(state, "")
+    assert [p.name for p in tmp_path.iterdir()] == ["afile"]  # no temporary file left behind

@@ -339,3 +339,16 @@ def test_one_element_picked_on_the_strict_device_is_a_view_as_on_the_cpu():
     t = mg.tensor([1.0, 2.0, 3.0], device="strict")
     t[0].fill_(9.0)
     assert t.tolist() == [9.0, 2.0, 3.0]
+
+
+def test_composed_cross_entropy_refuses_a_weight_or_target_on_another_device():
+    z = mg.tensor(A, device="strict")
+    t = np.array([0, 3, 1])
+    with pytest.raises(RuntimeError, match=r"cross_entropy: expected all inputs on the same "
+                                           r"device, but the input is on strict and the "
+                                           r"weight on cpu"):
+        F.cross_entropy(z, mg.tensor(t, device="strict"), weight=mg.tensor(np.ones(4)))
+    with pytest.raises(RuntimeError, match=r"the target on cpu"):
+        F.cross_entropy(z, t, ignore_index=1)
+    assert F.cross_entropy(z, mg.tensor(t, device="strict"), weight=[1.0, 2.0, 3.0, 4.0],
+                           ignore_index=1).device == "strict"

@@ -238,6 +238,37 @@ def test_no_grad_and_enable_grad_as_decorators():
     assert mg.is_grad_enabled()
 
 
+def test_a_reused_set_grad_enabled_switches_at_each_with_and_switches_bind_none():
+    switch = mg.set_grad_enabled(False)  # switched at once, as a function call
+    seen = [mg.is_grad_enabled()]
+    with switch:
+        seen.append(mg.is_grad_enabled())
+    seen.append(mg.is_grad_enabled())
+    with switch:  # (PyTorch: the mode is set again on entry)
+        seen.append(mg.is_grad_enabled())
+    seen.append(mg.is_grad_enabled())
+    assert seen == [False, False, True, False, True]
+    with mg.no_grad() as bound, mg.enable_grad() as bound_too:
+        assert bound is None and bound_too is None  # as PyTorch's
+
+
+def test_a_leftover_entry_in_the_engines_off_list_changes_no_threads_mode():
+    # an interrupted switch or a thread that ended inside no_grad() leaves one entry too
+    # many: every thread must still see its own mode
+    from microgradlin import autograd
+
+    x = mg.tensor([1.0], requires_grad=True)
+    autograd._threads_off.append(None)
+    try:
+        assert mg.is_grad_enabled() and (x * 2).requires_grad
+        with mg.no_grad():
+            assert not mg.is_grad_enabled() and not (x * 2).requires_grad
+        assert mg.is_grad_enabled() and (x * 2).requires_grad
+        assert len(autograd._threads_off) == 1
+    finally:
+        autograd._threads_off.pop()
+
+
 def test_no_grad_refuses_an_argument_that_is_not_a_function():
     with pytest.raises(TypeError, match=r"no_grad: expected a function.*int"):
         mg.no_grad(3)

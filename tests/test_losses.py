@@ -665,6 +665,13 @@ def test_cross_entropy_options_refuse_bad_values():
         F.cross_entropy(z, t, weight=[1.0, 2.0])
     with pytest.raises(ValueError, match=r"label_smoothing must be a number in \[0, 1\]"):
         F.cross_entropy(z, t, label_smoothing=1.5)
+    with pytest.raises(TypeError, match=r"label_smoothing must be a number"):
+        F.cross_entropy(z, t, label_smoothing="0.1")
+    with pytest.raises(TypeError, match=r"weight must be 3 numbers"):
+        F.cross_entropy(z, t, weight=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"reduction must be one of .*pass the other options"
+                                         r", such as weight=, by keyword"):
+        F.cross_entropy(z, t, np.ones(3))  # PyTorch's positional weight
     with pytest.raises(TypeError, match=r"ignore_index must be an integer"):
         F.cross_entropy(z, t, ignore_index=0.5)
     with pytest.raises(ValueError, match=r"ignore_index applies to class-index targets"):
@@ -674,3 +681,14 @@ def test_cross_entropy_options_refuse_bad_values():
         F.cross_entropy(z, mg.tensor(np.array([-100, 5])), ignore_index=5)
     assert F.cross_entropy(z, mg.tensor(np.array([-100, 1])), ignore_index=-100).item() == \
         pytest.approx(np.log(3.0))
+
+
+def test_weighted_mean_over_weights_summing_to_zero_is_pytorchs_nan():
+    # the kept samples weigh 0 in all: the mean is 0/0 (PyTorch: nan, with nan gradients);
+    # only "nothing kept" gives nan with zero gradients
+    z = mg.tensor([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0]], requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loss = F.cross_entropy(z, mg.tensor(np.array([0, 0])), weight=[0.0, 1.0, 1.0],
+                               label_smoothing=0.1)
+        loss.backward()
+    assert np.isnan(loss.item()) and np.isnan(z.grad.numpy()).all()

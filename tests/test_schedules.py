@@ -120,6 +120,12 @@ def test_a_fractional_step_is_refused_not_truncated():
         Cosine(0.1, total_steps=10)(2.5)
     assert Cosine(0.1, total_steps=10)(3.0) == Cosine(0.1, total_steps=10)(3)
     assert Constant(0.1)(np.int64(4)) == 0.1
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"Constant: step t must be a whole number"):
+            Constant(0.1)(bad)
+    for bad in (True, "3"):  # (True is not step 1)
+        with pytest.raises(TypeError, match=r"Constant: step t must be a whole number"):
+            Constant(0.1)(bad)
 
 
 def test_lr_scheduler_keeps_each_param_groups_ratio():

@@ -59,10 +59,11 @@ class Schedule:
         return self.sum_diverges and self.sum_of_squares_converges
 
     def __call__(self, t) -> float:
-        step = int(t)
-        if step != t:  # (2.5 would be read as step 2)
+        if isinstance(t, bool) or not isinstance(t, numbers.Real):
+            raise TypeError(f"{type(self).__name__}: step t must be a whole number, got {t!r}")
+        if not math.isfinite(t) or int(t) != t:  # (2.5 would be read as step 2)
             raise ValueError(f"{type(self).__name__}: step t must be a whole number, got {t!r}")
-        t = step
+        t = int(t)
         if t < 0:
             raise ValueError(f"{type(self).__name__}: step t must be >= 0, got {t}")
         return float(self.lr_at(t))
