@@ -364,7 +364,17 @@ class SGD(Optimizer):
                         buf *= momentum  # b ← μ b + g, in place
                         buf += g
                     g = g + momentum * buf if nesterov else buf
-                _subtract_in_place(p, g, "SGD", lr)  # p ← p - ε d
+                data = p.data  # p ← p - ε d, in place (_subtract_in_place's usual case, inlined)
+                if data.__class__ is _ndarray and data.ndim:
+                    try:
+                        data -= lr * g
+                    except ValueError:
+                        if not data.flags.writeable:
+                            raise _read_only_error("SGD", p) from None
+                        raise
+                    p._vc[0] = tick()
+                else:
+                    _subtract_in_place(p, g, "SGD", lr)
         return loss
 
 
