@@ -361,7 +361,8 @@ def test_a_read_only_parameter_array_gets_a_clear_error():
     opt = SGD([p], lr=0.1)
     (p * mg.tensor(C)).sum().backward()
     p.data.flags.writeable = False
-    with pytest.raises(ValueError, match=r"SGD.step: parameter of shape \(2,\) holds a read-only array"):
+    with pytest.raises(ValueError, match=r"SGD.step: parameter of shape \(2,\) holds a "
+                                         r"read-only array"):
         opt.step()
 
 
