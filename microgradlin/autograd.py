@@ -491,8 +491,14 @@ def _binary_entry(cls):
             if backend.multi_device:
                 _check_same_device(cls, (x, y), (xd, yd))
         try:
-            out = (fn.forward(xd, yd) if params is None else fn.forward(
-                xd, yd, **(params if params.__class__ is dict else _kw(cls, params))))
+            if params is None:
+                out = fn.forward(xd, yd)
+            elif params.__class__ is dict and len(params) == 1 and "reduction" in params:
+                # a loss's one option, spelled out: f(**kw) is a slower call in CPython 3.11
+                out = fn.forward(xd, yd, reduction=params["reduction"])
+            else:
+                out = fn.forward(xd, yd, **(params if params.__class__ is dict
+                                            else _kw(cls, params)))
         except (ValueError, TypeError, IndexError) as exc:
             raise _op_error(cls, (x, y), exc) from None
         if out.__class__ is not _ndarray and isinstance(out, _generic):
