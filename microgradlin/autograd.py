@@ -389,39 +389,31 @@ def _unary_entry(cls):
         if out.__class__ is not _ndarray and isinstance(out, _generic):
             out = _asarray(out)
         vc = x._vc if (fn.is_view if view is None else view) else [0]
-        if not (x._rg and (not _threads_off or _grad_mode.enabled)):
-            # not recorded (no_grad(), constants): a plain Tensor, Tensor._make inlined
-            t = _new(Tensor)
-            t.data = out
-            t.grad_fn = None
-            t._rg = False
-            t._grad = None
-            t._grad_owned = False
-            t.name = None
-            t._vc = vc
-            return t
-        fn.seq = _next_seq()
-        fn.parents = (x.grad_fn or x,)
-        fn.needs_input_grad = _ONE_TRUE
-        fn.meta = None if elementwise else ((data.shape, data.dtype),)
-        if save_input:
-            if save_output:
-                fn.saved = (data, out)
-                fn.versions = (x._vc, vc)
+        if x._rg and (not _threads_off or _grad_mode.enabled):
+            fn.seq = _next_seq()
+            fn.parents = (x.grad_fn or x,)
+            fn.needs_input_grad = _ONE_TRUE
+            fn.meta = None if elementwise else ((data.shape, data.dtype),)
+            if save_input:
+                if save_output:
+                    fn.saved = (data, out)
+                    fn.versions = (x._vc, vc)
+                else:
+                    fn.saved = (data, None)
+                    fn.versions = (x._vc,)
+            elif save_output:
+                fn.saved = (None, out)
+                fn.versions = (vc,)
             else:
-                fn.saved = (data, None)
-                fn.versions = (x._vc,)
-        elif save_output:
-            fn.saved = (None, out)
-            fn.versions = (vc,)
+                fn.saved = (None, None)
+                fn.versions = _EMPTY
+            fn.retained = None
         else:
-            fn.saved = (None, None)
-            fn.versions = _EMPTY
-        fn.retained = None
+            fn = None  # not recorded (no_grad(), constants): a plain Tensor
         t = _new(Tensor)  # Tensor._make, inlined (the hot path)
         t.data = out
         t.grad_fn = fn
-        t._rg = True
+        t._rg = fn is not None
         t._grad = None
         t._grad_owned = False
         t.name = None
@@ -505,54 +497,47 @@ def _binary_entry(cls):
             out = _asarray(out)
         vc = (x._vc if (fn.is_view if view is None else view) and x.__class__ is Tensor
               else [0])
-        if not ((x_rg or y_rg) and (not _threads_off or _grad_mode.enabled)):
-            # not recorded (no_grad(), constants): a plain Tensor, Tensor._make inlined
-            t = _new(Tensor)
-            t.data = out
-            t.grad_fn = None
-            t._rg = False
-            t._grad = None
-            t._grad_owned = False
-            t.name = None
-            t._vc = vc
-            return t
-        fn.seq = _next_seq()
-        fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
-        fn.needs_input_grad = (_TRUE_TRUE if y_rg else _TRUE_FALSE) if x_rg else _FALSE_TRUE
-        if elementwise and (
-                # a float or int operand (a bool one is an array to Pow's rule) ...
-                number and xd.__class__ is not bool and yd.__class__ is not bool
-                # ... or two tensors of one shape and dtype (lists have no shape)
-                or x.__class__ is Tensor and y.__class__ is Tensor
-                and xd.shape == yd.shape and xd.dtype is yd.dtype):
-            fn.meta = None  # no broadcasting, one dtype: each gradient fits its input as is
-        elif (fits_up_to_2d and xd.__class__ is _ndarray and yd.__class__ is _ndarray
-              and xd.ndim <= 2 and yd.ndim <= 2 and xd.dtype is yd.dtype):
-            fn.meta = None  # (X @ w; not a subclass such as np.matrix, whose @ is its own)
-        else:  # each input's own shape and dtype (xd, yd may have been promoted)
-            fn.meta = ((x.data.shape, x.data.dtype) if x_rg else None,
-                       (y.data.shape, y.data.dtype) if y_rg else None)
-        # the version cells of the saved tensors (constants such as 0.9 have none)
-        if save_crossed:
-            watch_0 = save_0 and (y_rg or not crossed_0)
-            watch_1 = save_1 and (x_rg or not crossed_1)
+        if (x_rg or y_rg) and (not _threads_off or _grad_mode.enabled):
+            fn.seq = _next_seq()
+            fn.parents = ((x.grad_fn or x) if x_rg else None, (y.grad_fn or y) if y_rg else None)
+            fn.needs_input_grad = (_TRUE_TRUE if y_rg else _TRUE_FALSE) if x_rg else _FALSE_TRUE
+            if elementwise and (
+                    # a float or int operand (a bool one is an array to Pow's rule) ...
+                    number and xd.__class__ is not bool and yd.__class__ is not bool
+                    # ... or two tensors of one shape and dtype (lists have no shape)
+                    or x.__class__ is Tensor and y.__class__ is Tensor
+                    and xd.shape == yd.shape and xd.dtype is yd.dtype):
+                fn.meta = None  # no broadcasting, one dtype: each gradient fits its input as is
+            elif (fits_up_to_2d and xd.__class__ is _ndarray and yd.__class__ is _ndarray
+                  and xd.ndim <= 2 and yd.ndim <= 2 and xd.dtype is yd.dtype):
+                fn.meta = None  # (X @ w; not a subclass such as np.matrix, whose @ is its own)
+            else:  # each input's own shape and dtype (xd, yd may have been promoted)
+                fn.meta = ((x.data.shape, x.data.dtype) if x_rg else None,
+                           (y.data.shape, y.data.dtype) if y_rg else None)
+            # the version cells of the saved tensors (constants such as 0.9 have none)
+            if save_crossed:
+                watch_0 = save_0 and (y_rg or not crossed_0)
+                watch_1 = save_1 and (x_rg or not crossed_1)
+            else:
+                watch_0, watch_1 = save_0, save_1
+            if watch_0 and x.__class__ is Tensor:
+                versions = (x._vc, y._vc) if watch_1 and y.__class__ is Tensor else (x._vc,)
+            elif watch_1 and y.__class__ is Tensor:
+                versions = (y._vc,)
+            else:
+                versions = _EMPTY
+            if save_output:
+                versions += (vc,)
+            fn.saved = (xd if save_0 else None, yd if save_1 else None,
+                        out if save_output else None)
+            fn.versions = versions
+            fn.retained = None
         else:
-            watch_0, watch_1 = save_0, save_1
-        if watch_0 and x.__class__ is Tensor:
-            versions = (x._vc, y._vc) if watch_1 and y.__class__ is Tensor else (x._vc,)
-        elif watch_1 and y.__class__ is Tensor:
-            versions = (y._vc,)
-        else:
-            versions = _EMPTY
-        if save_output:
-            versions += (vc,)
-        fn.saved = (xd if save_0 else None, yd if save_1 else None, out if save_output else None)
-        fn.versions = versions
-        fn.retained = None
+            fn = None  # not recorded (no_grad(), constants): a plain Tensor
         t = _new(Tensor)  # Tensor._make, inlined: this is the hottest path of the engine
         t.data = out
         t.grad_fn = fn
-        t._rg = True
+        t._rg = fn is not None
         t._grad = None
         t._grad_owned = False
         t.name = None

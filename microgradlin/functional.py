@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from . import backend, cuda, ops
-from .autograd import Function, sum_all
+from .autograd import _FLOAT64, Function, sum_all
 from .backend import get_array_module as _xp
 from .ops import _sigmoid, logsumexp, relu, sigmoid, tanh
 from .tensor import Tensor, dim_as_axis
@@ -91,10 +91,9 @@ def _check_reduction(name, reduction):
         )
 
 
-_ZEROS = {}
-_FLOAT64 = np.dtype(np.float64)
 _ZERO64 = np.zeros(())  # float64's, ready without _zero's call (the BCE forward's every call)
 _ZERO64.flags.writeable = False
+_ZEROS = {_FLOAT64: _ZERO64}  # dtype -> its read-only 0-d zero (see _zero)
 
 
 def _zero(a):
